@@ -1,0 +1,47 @@
+# Vigil: `make run` serves web + worker + beat on SQLite; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: run test lint typecheck pytest bench-ping bench-sweep clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# Reinstall only when the dependency lists change.
+$(VENV)/.installed-run: $(BIN)/python pyproject.toml client/pyproject.toml
+	$(BIN)/pip install --quiet -e . ./client
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed-run
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+run: $(VENV)/.installed-run
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	PORT=$(PORT) $(BIN)/python manage.py runall --port $(PORT)
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(VENV)/.installed-dev
+	$(BIN)/mypy .
+
+pytest: $(VENV)/.installed-dev
+	bash .ci/pytest-no-empty $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+
+bench-ping: $(VENV)/.installed-dev
+	bash bench/ping_throughput.sh
+
+bench-sweep: $(VENV)/.installed-dev
+	$(BIN)/python bench/sweep.py
+
+clean:
+	rm -rf $(VENV) var staticfiles

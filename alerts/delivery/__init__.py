@@ -1,0 +1,1 @@
+"""Delivery of the notification outbox: dispatch, claims, retries, senders, digests, reminders."""

@@ -1,0 +1,10 @@
+"""Celery tasks of the detection engine: thin wrappers around services."""
+
+from celery import shared_task
+
+from alerts.sweeper import sweep as sweep_due_monitors
+
+
+@shared_task(name="alerts.tasks.sweep", ignore_result=True)
+def sweep() -> int:
+    return sweep_due_monitors()

@@ -1,0 +1,36 @@
+"""API keys: generated once, stored as a SHA-256 hash, checked in constant time."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from monitors.models import ApiKey, Project
+
+KEY_PREFIX = "vgl_"
+
+
+def _digest(raw_key: str) -> str:
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+def api_key_create(*, project: Project, name: str, read_only: bool = False) -> tuple[ApiKey, str]:
+    """Returns the stored key and the whole raw key, which is never stored or shown again."""
+    prefix = secrets.token_hex(4)
+    raw_key = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+    api_key = ApiKey.objects.create(
+        project=project, name=name, prefix=prefix, key_hash=_digest(raw_key), read_only=read_only
+    )
+    return api_key, raw_key
+
+
+def api_key_find(raw_key: str) -> ApiKey | None:
+    """The key's row, or None; the hash comparison does not leak where it differs."""
+    if not raw_key.startswith(KEY_PREFIX) or raw_key.count("_") < 2:
+        return None
+    prefix = raw_key[len(KEY_PREFIX) :].split("_", 1)[0]
+    api_key = ApiKey.objects.select_related("project").filter(prefix=prefix).first()
+    if api_key is None or not hmac.compare_digest(api_key.key_hash, _digest(raw_key)):
+        return None
+    return api_key

@@ -1,0 +1,158 @@
+"""Projects, their members and API keys, and the monitors they own."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+def new_token() -> str:
+    """A 22-character url-safe token: never shaped like a uuid (it has no dashes)."""
+    return secrets.token_urlsafe(16).replace("-", "x")
+
+
+class Project(models.Model):
+    name = models.CharField(max_length=200)
+    ping_key = models.CharField(max_length=40, unique=True, default=new_token)
+    status_key = models.CharField(max_length=40, unique=True, default=new_token)
+    badge_key = models.CharField(max_length=40, unique=True, default=new_token)
+    created_at = models.DateTimeField(auto_now_add=True)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="projects")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    is_owner = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["project", "user"], name="membership_unique")]
+
+
+class ApiKey(models.Model):
+    """A project API key. Only its SHA-256 is stored; the whole key is shown once."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, unique=True)
+    key_hash = models.CharField(max_length=64)
+    read_only = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+
+class ScheduleKind(models.TextChoices):
+    INTERVAL = "interval"
+    CRON = "cron"
+
+
+class MonitorStatus(models.TextChoices):
+    NEW = "new"
+    UP = "up"
+    RUNNING = "running"
+    LATE = "late"
+    DOWN = "down"
+    PAUSED = "paused"
+
+
+class Monitor(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="monitors")
+    # The secret in ping URLs. Never exposed as the API id.
+    ping_uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=200)
+    slug = models.CharField(max_length=100)
+    description = models.TextField(blank=True, default="")
+    tags = models.JSONField(default=list, blank=True)
+
+    schedule_kind = models.CharField(
+        max_length=10, choices=ScheduleKind.choices, default=ScheduleKind.INTERVAL
+    )
+    interval_seconds = models.PositiveIntegerField(default=86400)
+    cron_expression = models.CharField(max_length=200, blank=True, default="")
+    timezone = models.CharField(max_length=64, default="UTC")
+    grace_seconds = models.PositiveIntegerField(default=3600)
+    max_duration_seconds = models.PositiveIntegerField(null=True, blank=True)
+    failure_threshold = models.PositiveIntegerField(default=1)
+    recovery_threshold = models.PositiveIntegerField(default=1)
+    allow_overlap = models.BooleanField(default=False)
+    # Alert rules: [{"field", "op", "value"}], validated and evaluated by alerts.rules.
+    rules = models.JSONField(default=list, blank=True)
+
+    paused = models.BooleanField(default=False)
+    paused_until = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=MonitorStatus.choices, default=MonitorStatus.NEW)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    # The start of the current due window: creation, the last finish, or a resume.
+    window_start = models.DateTimeField()
+    last_ping_at = models.DateTimeField(null=True, blank=True)
+    last_start_at = models.DateTimeField(null=True, blank=True)
+    last_finish_at = models.DateTimeField(null=True, blank=True)
+    last_duration_ms = models.BigIntegerField(null=True, blank=True)
+    open_runs = models.IntegerField(default=0)
+    # The due time (before grace), as the API reports it.
+    next_due_at = models.DateTimeField(null=True, blank=True)
+    # The instant the sweeper next needs to look at this monitor (null: never).
+    deadline = models.DateTimeField(null=True, blank=True)
+    # Learned from recent successful runs by the sweeper (alerts.slowness); null until enough.
+    slow_threshold_ms = models.BigIntegerField(null=True, blank=True)
+    # Good finishes the ping path judged alone since the sweeper last relearned the threshold.
+    runs_since_baseline = models.IntegerField(default=0)
+    consecutive_bad = models.IntegerField(default=0)
+    # A problem seen during maintenance, alerted when the window closes if still unresolved.
+    held_problem = models.JSONField(null=True, blank=True)
+    consecutive_good = models.IntegerField(default=0)
+    # Bumped by every write to the state columns; the sweeper's claims compare it.
+    revision = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "slug"], name="monitor_slug_unique_per_project"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["deadline"], name="monitor_deadline_due", condition=Q(deadline__isnull=False)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def ping_url(self) -> str:
+        return f"{settings.SITE_URL}/ping/{self.ping_uuid}"
+
+    @property
+    def schedule(self) -> dict[str, Any]:
+        if self.schedule_kind == ScheduleKind.CRON:
+            return {"kind": "cron", "expression": self.cron_expression, "timezone": self.timezone}
+        return {"kind": "interval", "seconds": self.interval_seconds}
+
+
+class SweeperHeartbeat(models.Model):
+    """One row per sweeper loop name; `beat_at` is written by every sweep."""
+
+    name = models.CharField(max_length=50, primary_key=True)
+    beat_at = models.DateTimeField()
+
+
+class SweeperOutage(models.Model):
+    """A gap in the sweeper's heartbeat: deadlines inside it get the gap back as grace."""
+
+    started_at = models.DateTimeField(unique=True)
+    ended_at = models.DateTimeField()
+
+    @property
+    def length_seconds(self) -> float:
+        return (self.ended_at - self.started_at).total_seconds()

@@ -1,0 +1,11 @@
+from django.urls import re_path
+
+from pings.views import ping
+
+SEGMENT = r"[^/]+"
+
+urlpatterns = [
+    re_path(rf"^ping/(?P<first>{SEGMENT})/?$", ping),
+    re_path(rf"^ping/(?P<first>{SEGMENT})/(?P<second>{SEGMENT})/?$", ping),
+    re_path(rf"^ping/(?P<first>{SEGMENT})/(?P<second>{SEGMENT})/(?P<third>{SEGMENT})/?$", ping),
+]

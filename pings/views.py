@@ -1,0 +1,138 @@
+"""The ping endpoint (CONTRACT §2): parse the URL and body, record, answer in plain text."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from django.conf import settings
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+
+from monitors.models import Project
+from monitors.services import monitor_get_or_create_by_slug
+from pings.body import PingBody, read_body, typed_query_value, validate_meta_key
+from pings.errors import PingError
+from pings.models import PingKind
+from pings.services import PingInput, parse_rid, ping_record
+
+ALLOWED_METHODS = ("GET", "HEAD", "POST", "PUT")
+SLUG = re.compile(r"^[a-z0-9_-]+$")
+ACTIONS = {"start": PingKind.START, "fail": PingKind.FAIL, "log": PingKind.LOG}
+MAX_EXIT_STATUS = 255
+
+
+def _text(body: str, status: int) -> HttpResponse:
+    response = HttpResponse(body, status=status, content_type="text/plain; charset=utf-8")
+    response["Access-Control-Allow-Origin"] = "*"
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _preflight() -> HttpResponse:
+    response = _text("", 204)
+    response["Access-Control-Allow-Methods"] = ", ".join((*ALLOWED_METHODS, "OPTIONS"))
+    response["Access-Control-Allow-Headers"] = "Content-Type, User-Agent"
+    response["Access-Control-Max-Age"] = "86400"
+    return response
+
+
+def parse_action(action: str | None) -> tuple[PingKind, int | None]:
+    if action is None or action == "":
+        return PingKind.SUCCESS, None
+    if action in ACTIONS:
+        return ACTIONS[action], None
+    if action.isdigit():
+        code = int(action)
+        if code > MAX_EXIT_STATUS:
+            raise PingError(f"exit status must be between 0 and {MAX_EXIT_STATUS}, got {code}")
+        return PingKind.EXIT, code
+    if action.startswith("-") and action[1:].isdigit():
+        raise PingError(f"exit status must be between 0 and {MAX_EXIT_STATUS}, got {action}")
+    raise PingError(
+        f"unknown ping action {action!r}: use start, fail, log or an exit status 0-{MAX_EXIT_STATUS}"
+    )
+
+
+def _remote_addr(request: HttpRequest) -> str:
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    return forwarded.split(",")[0].strip() if forwarded else request.META.get("REMOTE_ADDR", "")
+
+
+def _query_meta(request: HttpRequest, body: PingBody) -> None:
+    for name, value in request.GET.items():
+        if name.startswith("meta.") and isinstance(value, str):
+            key = name[len("meta.") :]
+            validate_meta_key(key)
+            body.meta[key] = typed_query_value(value)
+
+
+def _ping_input(request: HttpRequest, action: str | None) -> PingInput:
+    kind, exit_code = parse_action(action)
+    rid = parse_rid(request.GET.get("rid"))
+    body = read_body(request, limit=settings.PING_BODY_LIMIT)
+    _query_meta(request, body)
+    return PingInput(
+        kind=kind,
+        exit_code=exit_code,
+        rid=rid,
+        body=body,
+        method=request.method or "GET",
+        remote_addr=_remote_addr(request),
+        user_agent=request.META.get("HTTP_USER_AGENT", ""),
+    )
+
+
+def _answer(request: HttpRequest, found: bool) -> HttpResponse:
+    if not found:
+        return _text("not found", 404)
+    return _text("" if request.method == "HEAD" else "OK", 200)
+
+
+@csrf_exempt
+def ping(
+    request: HttpRequest, first: str, second: str | None = None, third: str | None = None
+) -> HttpResponse:
+    if request.method == "OPTIONS":
+        return _preflight()
+    if request.method not in ALLOWED_METHODS:
+        response = _text(f"method {request.method} not allowed", 405)
+        response["Allow"] = ", ".join((*ALLOWED_METHODS, "OPTIONS"))
+        return response
+    try:
+        return _dispatch(request, first, second, third)
+    except PingError as error:
+        return _text(error.reason, error.status)
+
+
+def _dispatch(request: HttpRequest, first: str, second: str | None, third: str | None) -> HttpResponse:
+    try:
+        ping_uuid = uuid.UUID(first)
+    except ValueError:
+        ping_uuid = None
+    if ping_uuid is not None:
+        if third is not None:
+            raise PingError("too many path segments: use /ping/<uuid>[/start|/fail|/log|/<exit status>]")
+        ping = _ping_input(request, second)
+        return _answer(request, ping_record(lookup=Q(ping_uuid=ping_uuid), ping=ping, now=timezone.now()))
+    if second is None:
+        raise PingError(f"{first!r} is not a ping uuid; use /ping/<uuid> or /ping/<ping key>/<slug>")
+    return _dispatch_slug(request, ping_key=first, slug=second, action=third)
+
+
+def _dispatch_slug(request: HttpRequest, *, ping_key: str, slug: str, action: str | None) -> HttpResponse:
+    if not SLUG.match(slug) or len(slug) > 100:
+        raise PingError(f"invalid slug {slug!r}: use lowercase letters, digits, '-' and '_' (at most 100)")
+    ping = _ping_input(request, action)
+    lookup = Q(project__ping_key=ping_key, slug=slug)
+    if ping_record(lookup=lookup, ping=ping, now=timezone.now()):
+        return _answer(request, True)
+    if request.GET.get("create") not in ("1", "true"):
+        return _answer(request, False)
+    project = Project.objects.filter(ping_key=ping_key).first()
+    if project is None:
+        return _answer(request, False)
+    monitor = monitor_get_or_create_by_slug(project=project, slug=slug)
+    return _answer(request, ping_record(lookup=Q(id=monitor.id), ping=ping, now=timezone.now()))

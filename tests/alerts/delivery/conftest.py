@@ -1,0 +1,34 @@
+"""Fixtures for delivery tests: loopback receivers and the settings that reach them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.alerts.loopback import HttpReceiver, SmtpSink
+
+
+@pytest.fixture
+def receiver() -> Iterator[HttpReceiver]:
+    with HttpReceiver() as running:
+        yield running
+
+
+@pytest.fixture
+def allow_private(settings: Any) -> None:
+    """The receivers live on loopback, which the guard refuses by default."""
+    settings.WEBHOOKS_ALLOW_PRIVATE_IPS = True
+
+
+@pytest.fixture
+def smtp_sink(settings: Any) -> Iterator[SmtpSink]:
+    with SmtpSink() as sink:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST = "127.0.0.1"
+        settings.EMAIL_PORT = sink.port
+        settings.EMAIL_USE_TLS = False
+        settings.EMAIL_HOST_USER = ""
+        settings.EMAIL_HOST_PASSWORD = ""
+        yield sink

@@ -1,0 +1,41 @@
+"""factory_boy factories for the models tests build on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import factory
+from django.utils import timezone
+
+from monitors.models import Monitor, MonitorStatus, Project
+from monitors.services import open_window
+
+
+class ProjectFactory(factory.django.DjangoModelFactory[Project]):
+    class Meta:
+        model = Project
+
+    name = factory.Sequence(lambda n: f"Project {n}")
+
+
+class MonitorFactory(factory.django.DjangoModelFactory[Monitor]):
+    """A monitor whose first window starts now, as `monitor_create` would open it."""
+
+    class Meta:
+        model = Monitor
+
+    project = factory.SubFactory(ProjectFactory)
+    name = factory.Sequence(lambda n: f"Job {n}")
+    slug = factory.Sequence(lambda n: f"job-{n}")
+    interval_seconds = 3600
+    grace_seconds = 300
+
+    @classmethod
+    def _create(cls, model_class: type[Monitor], *args: Any, **kwargs: Any) -> Monitor:
+        monitor = model_class(*args, **kwargs)
+        monitor.created_at = timezone.now()
+        if monitor.paused:
+            monitor.status = MonitorStatus.PAUSED
+        open_window(monitor, start=monitor.created_at)
+        monitor.save()
+        return monitor
