@@ -7,11 +7,14 @@ the operations do their real work instead of answering 404 every time.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
@@ -38,6 +41,22 @@ CHECKS = [
     checks.response_schema_conformance,
     checks.response_headers_conformance,
 ]
+
+
+@pytest.fixture(autouse=True)
+def keep_test_connection() -> Iterator[None]:
+    """Schemathesis calls the WSGI app directly, so Django's request signals fire.
+
+    `close_old_connections` would close the test's connection, which sits inside the test's
+    transaction; Django's own test client disconnects it the same way.
+    """
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
