@@ -9,8 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import connection
+from django.db.models import Q
 from psycopg.types.json import Jsonb
 
+from monitors.models import Monitor
 from pings.models import Run
 
 RUN_COLUMNS = (
@@ -56,3 +58,53 @@ def write_ping_in_one_statement(
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone() is not None
+
+
+# The monitor lookups the ping URLs use, by the fields they filter on, as hand-written SQL:
+# the ORM would compile the same SELECT on every ping, which costs more than running it.
+_LOOKUP_WHERE: dict[frozenset[str], tuple[str, tuple[str, ...]]] = {
+    frozenset({"ping_uuid"}): ('m."ping_uuid" = %s', ("ping_uuid",)),
+    frozenset({"id"}): ('m."id" = %s', ("id",)),
+    frozenset({"project__ping_key", "slug"}): (
+        'm."project_id" = (SELECT p."id" FROM monitors_project p WHERE p."ping_key" = %s) AND m."slug" = %s',
+        ("project__ping_key", "slug"),
+    ),
+}
+
+
+def _plain_filters(lookup: Q) -> dict[str, Any] | None:
+    """`Q(a=1, b=2)` as {"a": 1, "b": 2}; None for anything more elaborate."""
+    if lookup.negated or lookup.connector != Q.AND:
+        return None
+    filters: dict[str, Any] = {}
+    for child in lookup.children:
+        if not isinstance(child, tuple):
+            return None
+        name, value = child
+        filters[name] = value
+    return filters
+
+
+def fetch_monitor(lookup: Q, field_names: tuple[str, ...]) -> Monitor | None:
+    """The monitor `lookup` names with only `field_names` loaded, in one precompiled SELECT."""
+    filters = _plain_filters(lookup)
+    known = _LOOKUP_WHERE.get(frozenset(filters)) if filters is not None else None
+    if filters is None or known is None:
+        return Monitor.objects.only(*field_names).filter(lookup).first()
+    where, order = known
+    # Model.from_db expects the values in the model's field order.
+    wanted = {Monitor._meta.get_field(name).attname for name in field_names}  # type: ignore[union-attr]
+    fields = [field for field in Monitor._meta.concrete_fields if field.attname in wanted]
+    columns = ", ".join(f'm."{field.column}"' for field in fields)
+    sql = f"SELECT {columns} FROM monitors_monitor m WHERE {where} LIMIT 1"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [filters[name] for name in order])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = [
+        field.from_db_value(value, None, connection) if hasattr(field, "from_db_value") else value
+        for field, value in zip(fields, row, strict=True)
+    ]
+    attnames = [field.attname for field in fields]
+    return Monitor.from_db(connection.alias, attnames, values)

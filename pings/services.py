@@ -16,7 +16,7 @@ from monitors.schedule import due_after_finish
 from monitors.services import schedule_of
 from pings.body import PingBody
 from pings.errors import PingError
-from pings.fastpath import write_ping_in_one_statement
+from pings.fastpath import fetch_monitor, write_ping_in_one_statement
 from pings.models import Ping, PingKind, Run, RunStatus
 
 # The sweeper relearns a monitor's slow threshold after this many good finishes.
@@ -65,7 +65,7 @@ def fast_record(*, lookup: Q, ping: PingInput, now: datetime) -> bool | None:
     """
     if connection.vendor != "postgresql" or ping.kind == PingKind.LOG:
         return None
-    monitor = Monitor.objects.only(*MONITOR_COLUMNS, "revision").filter(lookup).first()
+    monitor = fetch_monitor(lookup, (*MONITOR_COLUMNS, "revision"))
     if monitor is None:
         return False
     if monitor.open_runs:
