@@ -282,6 +282,21 @@ report_backend() {
 
 echo "ping throughput benchmark: $(date -u '+%Y-%m-%d %H:%M:%S UTC'), $(nproc) cores," \
     "load average $(cut -d' ' -f1-3 /proc/loadavg), $MONITORS monitors, DURATION=${WINDOW_S}s"
+# A durable commit costs at least one disk sync: the floor under every acknowledged ping.
+"$PY" - "$TMP" <<'PROBE'
+import os, statistics, sys, time
+path = os.path.join(sys.argv[1], "fsync-probe")
+fd = os.open(path, os.O_WRONLY | os.O_CREAT)
+samples = []
+for _ in range(50):
+    os.write(fd, b"x" * 4096)
+    start = time.perf_counter()
+    os.fsync(fd)
+    samples.append((time.perf_counter() - start) * 1000)
+os.close(fd)
+os.remove(path)
+print(f"disk sync floor: fsync of a growing file, median {statistics.median(samples):.2f} ms over 50")
+PROBE
 for backend in $BACKENDS; do
     echo
     echo "== $backend: preparing a fresh database"
