@@ -13,7 +13,7 @@ $(BIN)/python:
 
 # Reinstall only when the dependency lists change.
 $(VENV)/.installed-run: $(BIN)/python pyproject.toml client/pyproject.toml
-	$(BIN)/pip install --quiet -e . ./client
+	$(BIN)/pip install --quiet -e . -e ./client
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed-run

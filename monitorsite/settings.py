@@ -135,7 +135,7 @@ else:
         }
     }
     broker_dir = VAR_DIR / "broker"
-    for sub in ("in", "processed"):
+    for sub in ("in", "processed", "control"):
         (broker_dir / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -143,6 +143,8 @@ else:
         "data_folder_out": str(broker_dir / "in"),
         "processed_folder": str(broker_dir / "processed"),
         "store_processed": False,
+        # Without it kombu writes its broadcast exchange files into the working directory.
+        "control_folder": str(broker_dir / "control"),
     }
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True

@@ -258,7 +258,8 @@ def parse_crontab(text: str, *, path: str | None = None, system: bool | None = N
             name, value = env.group(1), _unquote(env.group(2))
             line = CronLine(lineno, raw, "env", env=(name, value))
             if name in ("CRON_TZ", "TZ"):
-                timezone = value or None
+                # ":Europe/Berlin" is POSIX TZ for the same zone file; the API takes the plain name.
+                timezone = value.lstrip(":") or None
                 if timezone and not valid_timezone(timezone):
                     line.notes.append(f"unknown time zone {timezone!r}")
             lines.append(line)

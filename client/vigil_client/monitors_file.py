@@ -11,8 +11,8 @@ whatever value the server has (so removing `description` does not clear it).
     channels = ["ops-slack"]
 
     [[monitor.rule]]
-    field = "duration"
-    op = ">"
+    field = "duration"              # seconds or "1h"; sent as duration_ms
+    op = ">"                        # or gt; < <= >= == != are lt lte gte eq ne
     value = 3600
 """
 
@@ -34,6 +34,8 @@ MONITOR_KEYS = {
     "tags", "failure_threshold", "recovery_threshold", "allow_overlap", "channels", "rule",
 }  # fmt: skip
 RULE_KEYS = {"field", "op", "value"}
+# The file may write comparisons as symbols; the API takes these names (which work here too).
+RULE_OPS = {"<": "lt", "<=": "lte", ">": "gt", ">=": "gte", "==": "eq", "!=": "ne"}
 Action = Literal["create", "update", "unchanged", "delete"]
 
 
@@ -193,9 +195,17 @@ def _parse_rule(rule: Any, n: int) -> JsonDict:
         if unknown:
             problems.append(f"unknown {', '.join(sorted(unknown))}")
         raise ValueError(f"rule #{n}: {'; '.join(problems)} (a rule has field, op and value)")
-    _expect(rule["field"], str, f"rule #{n} field", "a string")
-    _expect(rule["op"], str, f"rule #{n} op", "a string")
-    return {"field": rule["field"], "op": rule["op"], "value": rule["value"]}
+    field_name = _expect(rule["field"], str, f"rule #{n} field", "a string")
+    op = _expect(rule["op"], str, f"rule #{n} op", "a string")
+    value = rule["value"]
+    # The server knows only its own operator names and durations in milliseconds.
+    api_op = RULE_OPS.get(op.strip(), op.strip())
+    if api_op not in RULE_OPS.values():
+        known = ", ".join([*RULE_OPS, *RULE_OPS.values()])
+        raise ValueError(f"rule #{n} op: unknown operator {op!r}; use one of {known}")
+    if field_name == "duration":
+        field_name, value = "duration_ms", parse_duration(value, f"rule #{n} duration value") * 1000
+    return {"field": field_name, "op": api_op, "value": value}
 
 
 # ---- planning ------------------------------------------------------------------------------

@@ -86,7 +86,7 @@ def test_apply_creates_updates_and_reports(
         "max_duration_seconds": 7200,
         "tags": ["db", "nightly"],
         "failure_threshold": 2,
-        "rules": [{"field": "duration", "op": ">", "value": 3600}],
+        "rules": [{"field": "duration_ms", "op": "gt", "value": 3_600_000}],
         "channels": [1],
     }
     assert patch.method == "PATCH"
