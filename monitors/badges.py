@@ -6,6 +6,7 @@ a label and one word.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -31,6 +32,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
 # some idle monitors still reads as healthy.
 SEVERITY = ["down", "late", "up", "new", "paused"]
 MAX_LABEL_LENGTH = 60
+# What XML 1.0 forbids even escaped. Names and tags may hold it; a badge that holds it is no SVG.
+NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 # Approximate advance widths of Verdana at 11 px, the shields.io font; others count as 7.
 _NARROW = dict.fromkeys("ijlI.,:;'!|", 3.5) | dict.fromkeys("ftr -()[]", 4.5)
@@ -71,6 +74,7 @@ class Badge:
 
 def badge_for(label: str, statuses: Iterable[str]) -> Badge:
     messages = {MESSAGES[status] for status in statuses}
+    label = NOT_XML.sub("", label)
     if len(label) > MAX_LABEL_LENGTH:
         label = label[: MAX_LABEL_LENGTH - 1] + "…"
     if not messages:

@@ -36,7 +36,9 @@ class MonitorCollector:
             "vigil_monitor_last_duration_seconds", "Duration of the last finished run.", labels=LABELS
         )
         since_ping = GaugeMetricFamily(
-            "vigil_monitor_seconds_since_last_ping", "Seconds since the last ping of any kind.", labels=LABELS
+            "vigil_monitor_seconds_since_last_ping",
+            "Seconds since the last start or finish ping (log pings change no state).",
+            labels=LABELS,
         )
         for monitor in self.monitors:
             labels = [monitor.slug, monitor.name, ",".join(monitor.tags)]

@@ -150,6 +150,14 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Detection and the outbox dispatcher have their own queue and worker, so a slow webhook
+# receiver holding the delivery workers never delays the next sweep.
+HOUSEKEEPING_QUEUE = "housekeeping"
+CELERY_TASK_ROUTES = {
+    "alerts.tasks.sweep": {"queue": HOUSEKEEPING_QUEUE},
+    "alerts.delivery.tasks.dispatch_notifications": {"queue": HOUSEKEEPING_QUEUE},
+    "alerts.delivery.tasks.schedule_reminders": {"queue": HOUSEKEEPING_QUEUE},
+}
 # Expiry below the period: a backlog of sweeps is dropped, not run late one after another.
 CELERY_BEAT_SCHEDULE = {
     "sweep": {"task": "alerts.tasks.sweep", "schedule": 1.0, "options": {"expires": 5}},

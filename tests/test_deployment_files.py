@@ -31,15 +31,16 @@ def compose() -> dict:
 
 def test_compose_runs_web_worker_beat_postgres_and_redis() -> None:
     services = compose()["services"]
-    assert set(services) == {"web", "worker", "beat", "postgres", "redis"}
+    assert set(services) == {"web", "worker", "housekeeping", "beat", "postgres", "redis"}
     assert "gunicorn monitorsite.wsgi" in services["web"]["command"]
     assert "worker" in services["worker"]["command"]
+    assert "-Q housekeeping" in services["housekeeping"]["command"]
     assert "beat" in services["beat"]["command"]
 
 
 def test_app_services_share_the_contract_env_names() -> None:
     services = compose()["services"]
-    for name in ("web", "worker", "beat"):
+    for name in ("web", "worker", "housekeeping", "beat"):
         env = services[name]["environment"]
         assert set(env) == CONTRACT_ENV, name
         assert env["DATABASE_URL"].startswith("postgres://")

@@ -1,6 +1,8 @@
-"""`manage.py runall`: gunicorn + Celery worker + Celery beat in one foreground command.
+"""`manage.py runall`: gunicorn, the Celery workers and Celery beat in one foreground command.
 
-The embedded mode of `make run`; Ctrl-C (or SIGTERM) stops all three.
+The embedded mode of `make run`; Ctrl-C (or SIGTERM) stops them all. Two workers: one for
+deliveries (default queue), one for the sweeper and the outbox dispatcher (the
+housekeeping queue), so a slow receiver never holds up detection.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ STOP_GRACE_SECONDS = 10
 
 
 class Command(BaseCommand):
-    help = "Serve the web app, a Celery worker and Celery beat until interrupted."
+    help = "Serve the web app, the Celery workers and Celery beat until interrupted."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
@@ -28,42 +30,10 @@ class Command(BaseCommand):
         parser.add_argument("--web-workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")))
 
     def handle(self, *args: Any, port: int, host: str, web_workers: int, **options: Any) -> None:
-        bin_dir = Path(sys.executable).parent
-        commands = {
-            "web": [
-                str(bin_dir / "gunicorn"),
-                "monitorsite.wsgi",
-                "--bind",
-                f"{host}:{port}",
-                "--workers",
-                str(web_workers),
-                "--access-logfile",
-                "-",
-            ],
-            "worker": [
-                str(bin_dir / "celery"),
-                "-A",
-                "monitorsite",
-                "worker",
-                "--loglevel",
-                "WARNING",
-                "--concurrency",
-                "2",
-            ],
-            "beat": [
-                str(bin_dir / "celery"),
-                "-A",
-                "monitorsite",
-                "beat",
-                "--loglevel",
-                "WARNING",
-                "--schedule",
-                settings.CELERY_BEAT_SCHEDULE_FILENAME,
-            ],
-        }
+        commands = process_commands(host=host, port=port, web_workers=web_workers)
         processes = {name: subprocess.Popen(command) for name, command in commands.items()}
         self.stdout.write(
-            f"Vigil is running at http://{host}:{port}/  (web, worker and beat; Ctrl-C stops all three)"
+            f"Vigil is running at http://{host}:{port}/  (web, workers and beat; Ctrl-C stops them all)"
         )
         self.stdout.write(
             "Create a login:  .venv/bin/python manage.py createsuperuser\n"
@@ -85,6 +55,44 @@ class Command(BaseCommand):
                 break
             time.sleep(0.5)
         _stop_all(list(processes.values()))
+
+
+def process_commands(*, host: str, port: int, web_workers: int) -> dict[str, list[str]]:
+    """The command line of each process `runall` starts, by name."""
+    celery = [str(Path(sys.executable).parent / "celery"), "-A", "monitorsite"]
+    return {
+        "web": [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "monitorsite.wsgi",
+            "--bind",
+            f"{host}:{port}",
+            "--workers",
+            str(web_workers),
+            "--access-logfile",
+            "-",
+        ],
+        "worker": [*celery, "worker", "--loglevel", "WARNING", "--concurrency", "2", "-Q", "celery"],
+        "housekeeping": [
+            *celery,
+            "worker",
+            "--loglevel",
+            "WARNING",
+            "--pool",
+            "solo",
+            "-Q",
+            settings.HOUSEKEEPING_QUEUE,
+            "--hostname",
+            "housekeeping@%h",
+        ],
+        "beat": [
+            *celery,
+            "beat",
+            "--loglevel",
+            "WARNING",
+            "--schedule",
+            settings.CELERY_BEAT_SCHEDULE_FILENAME,
+        ],
+    }
 
 
 def _stop_all(processes: list[subprocess.Popen[bytes]]) -> None:
