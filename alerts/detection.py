@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from alerts.incidents import Problem, incident_join, incident_open, incident_resolve, open_incident_of
 from alerts.maintenance import maintenance_until, project_windows
-from alerts.models import Incident
+from alerts.models import Incident, MaintenanceWindow
 from alerts.slowness import thresholds_around
 from monitors.models import Monitor, MonitorStatus, ScheduleKind, SweeperOutage
 from monitors.rules import describe_rule_match, first_matching_rule
@@ -59,10 +59,11 @@ def process_monitor(monitor: Monitor, *, now: datetime, outages: list[SweeperOut
     open_runs = _close_runs_open_too_long(monitor, open_runs, judgement, now=now, outages=outages)
     if not open_runs:
         _judge_missed_windows(monitor, judgement, now=now, outages=outages)
-    incident = _apply_outcomes(monitor, judgement, now=now)
+    windows = project_windows(monitor.project_id)
+    incident = _apply_outcomes(monitor, judgement, windows, now=now)
     monitor.open_runs = len(open_runs)
     monitor.status = _status(monitor, incident, now=now)
-    monitor.deadline = _next_deadline(monitor, open_runs, now=now, outages=outages)
+    monitor.deadline = _next_deadline(monitor, open_runs, windows, now=now, outages=outages)
     monitor.revision += 1
     monitor.save()
 
@@ -220,9 +221,10 @@ def _extended(deadline: datetime, outages: list[SweeperOutage]) -> tuple[datetim
 # --- outcomes -> incidents ---------------------------------------------------------------
 
 
-def _apply_outcomes(monitor: Monitor, judgement: Judgement, *, now: datetime) -> Incident | None:
+def _apply_outcomes(
+    monitor: Monitor, judgement: Judgement, windows: list[MaintenanceWindow], *, now: datetime
+) -> Incident | None:
     incident = open_incident_of(monitor)
-    windows = project_windows(monitor.project_id)
     in_maintenance = maintenance_until(windows, now) is not None
     for outcome in judgement.outcomes:
         if outcome.good:
@@ -282,13 +284,18 @@ def _status(monitor: Monitor, incident: Incident | None, *, now: datetime) -> st
 
 
 def _next_deadline(
-    monitor: Monitor, open_runs: list[Run], *, now: datetime, outages: list[SweeperOutage]
+    monitor: Monitor,
+    open_runs: list[Run],
+    windows: list[MaintenanceWindow],
+    *,
+    now: datetime,
+    outages: list[SweeperOutage],
 ) -> datetime | None:
     candidates = [_extended(too_long_at(monitor, run), outages)[0] for run in open_runs]
     if not open_runs and monitor.next_due_at is not None:
         missed_at = _extended(monitor.next_due_at + timedelta(seconds=monitor.grace_seconds), outages)[0]
         candidates.append(monitor.next_due_at if monitor.next_due_at > now else missed_at)
-    maintenance_end = maintenance_until(project_windows(monitor.project_id), now)
+    maintenance_end = maintenance_until(windows, now)
     if maintenance_end is not None and monitor.held_problem:
         candidates.append(maintenance_end)
     return min(candidates) if candidates else None

@@ -33,7 +33,7 @@ def _admin(server_url: str, sql: str) -> None:
     import psycopg
 
     with psycopg.connect(f"{server_url.rstrip('/')}/postgres", autocommit=True) as connection:
-        connection.execute(sql)  # type: ignore[arg-type]
+        connection.execute(sql)
 
 
 def _configure(args: argparse.Namespace, var_dir: str) -> None:
@@ -88,8 +88,9 @@ def _wire_statements() -> Iterator[list[str]]:
 
     sent: list[str] = []
     if connection.vendor == "sqlite":
-        from django.db.backends.sqlite3 import base as sqlite_base
+        from django.db.backends.sqlite3 import base
 
+        sqlite_base: Any = base  # its `Database` (the sqlite3 module) is not in the stubs
         connect = sqlite_base.Database.connect
         traced: list[Any] = []
 
