@@ -209,6 +209,7 @@ def _report_burst(burst: Burst) -> list[str]:
 
 
 def _report_e2e(e2e: EndToEnd, *, sink_delay: float) -> list[str]:
+    from alerts.sweeper import HEARTBEAT_EVERY
     from bench.sweep_e2e import LOG_MARKERS
     from bench.sweep_phases import percentile
 
@@ -221,9 +222,10 @@ def _report_e2e(e2e: EndToEnd, *, sink_delay: float) -> list[str]:
     gaps = [(b - a).total_seconds() for a, b in pairwise(e2e.sweep_starts)]
     if gaps:
         print(
-            f"sweeps seen starting while watching: {len(e2e.sweep_starts)}; interval median "
+            f"heartbeat writes seen while watching: {len(e2e.sweep_starts)}; interval median "
             f"{statistics.median(gaps):.3f} s, p99 {percentile(gaps, 99):.3f} s, max {max(gaps):.3f} s "
-            "(beat sends one every 1 s)"
+            f"(beat sends a sweep every 1 s; a sweep rewrites the heartbeat every "
+            f"{HEARTBEAT_EVERY.total_seconds():g} s)"
         )
     failures = []
     if e2e.seeded_late:
