@@ -24,6 +24,7 @@
 #   REDIS_URL_BENCH=redis://127.0.0.1:6379/14           REDIS_URL of the PostgreSQL run
 #   KEEP_DB=1           keep the benchmark database and the temp dir (printed) on exit
 #   STRICT=1            exit non-zero when a ratio target is missed
+#   GUNICORN_EXTRA=""   extra gunicorn options for both apps, e.g. "--threads 8"
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -46,6 +47,8 @@ STRICT="${STRICT:-0}"
 WRK_THREADS=2
 WRK_CONNECTIONS=16
 WEB_WORKERS=2
+# Extra gunicorn options for both apps, e.g. GUNICORN_EXTRA="--threads 8" (gthread workers).
+read -r -a GUNICORN_EXTRA_ARGS <<<"${GUNICORN_EXTRA:-}"
 
 declare -A TARGET=([postgres]=0.5 [sqlite]=0.2)
 
@@ -172,7 +175,8 @@ start_server() {
     PORT="$(free_port)"
     # A simple command (not a function) in the background: $! is gunicorn's master itself.
     env -u DATABASE_URL -u REDIS_URL -u VIGIL_SQLITE_PATH "${APP_ENV[@]}" \
-        "$GUNICORN" "$app" -w "$WEB_WORKERS" -b "127.0.0.1:$PORT" >"$TMP/gunicorn-$name.log" 2>&1 &
+        "$GUNICORN" "$app" -w "$WEB_WORKERS" "${GUNICORN_EXTRA_ARGS[@]}" -b "127.0.0.1:$PORT" \
+        >"$TMP/gunicorn-$name.log" 2>&1 &
     SERVER_PID=$!
     # Ready when it answers anything (a 404 for an unknown uuid writes nothing).
     local probe="http://127.0.0.1:$PORT/ping/00000000-0000-4000-8000-000000000000"
@@ -246,7 +250,7 @@ report_backend() {
     fi
 
     echo
-    echo "== $backend: wrk -t$WRK_THREADS -c$WRK_CONNECTIONS, ${WINDOW_S}s window, gunicorn -w $WEB_WORKERS"
+    echo "== $backend: wrk -t$WRK_THREADS -c$WRK_CONNECTIONS, ${WINDOW_S}s window, gunicorn -w $WEB_WORKERS ${GUNICORN_EXTRA:-(sync workers)}"
     printf '%-8s %10s %10s %10s %8s  %s\n' app "req/s" "p50 ms" "p99 ms" ratio "statuses"
     printf '%-8s %10s %10s %10s %8s  %s\n' vigil "$v_rps" "$(field "$vigil" p50_ms)" "$v_p99" "$ratio" \
         "$(field "$vigil" statuses)"
