@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import IntegrityError
@@ -12,6 +13,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, renderers, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotAcceptable
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -150,8 +154,22 @@ class PlainTextRenderer(renderers.BaseRenderer):
         return f"{detail}\n".encode()
 
 
+class AnswerWhateverIsAccepted(DefaultContentNegotiation):
+    """Scrapers that ask only for OpenMetrics still get the text format, never a 406."""
+
+    def select_renderer(
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        choices = list(renderers)
+        try:
+            return super().select_renderer(request, choices, format_suffix)
+        except NotAcceptable:
+            return choices[0], choices[0].media_type
+
+
 class MetricsView(APIView):
     renderer_classes = [renderers.JSONRenderer, PlainTextRenderer]
+    content_negotiation_class = AnswerWhateverIsAccepted
 
     @extend_schema(
         parameters=[

@@ -124,6 +124,15 @@ def test_the_scrape_prometheus_sends_is_answered(client: Client, project: Projec
     assert Scrape(by_key).monitors() == Scrape(by_api).monitors() == {"backup"}
 
 
+def test_a_scraper_asking_only_for_openmetrics_gets_the_text_format(client: Client, project: Project) -> None:
+    make_monitor(project, slug="backup")
+    accept = "application/openmetrics-text;version=1.0.0"
+    by_key = client.get(f"/metrics/{project.status_key}", HTTP_ACCEPT=accept)
+    by_api = make_client(project).get("/api/v1/metrics/", HTTP_ACCEPT=accept)
+    assert Scrape(by_key).monitors() == Scrape(by_api).monitors() == {"backup"}
+    assert by_api["Content-Type"].startswith("text/plain")
+
+
 # --- transitions -----------------------------------------------------------------------------
 
 
