@@ -68,9 +68,6 @@ def process_commands(*, host: str, port: int, web_workers: int) -> dict[str, lis
             f"{host}:{port}",
             "--workers",
             str(web_workers),
-            # Threads overlap the durable commit each ping waits for (bench/ping_throughput.sh).
-            "--threads",
-            "4",
             "--access-logfile",
             "-",
         ],
