@@ -14,6 +14,7 @@ from alerts.incidents import Problem, incident_join, incident_open, incident_res
 from alerts.maintenance import maintenance_until, project_windows
 from alerts.models import Incident, MaintenanceWindow
 from alerts.slowness import thresholds_around
+from alerts.wording import duration_words
 from monitors.models import Monitor, MonitorStatus, ScheduleKind, SweeperOutage
 from monitors.rules import describe_rule_match, first_matching_rule
 from monitors.schedule import due_after_finish, next_due
@@ -114,7 +115,8 @@ def _judge_finished_run(monitor: Monitor, run: Run, judgement: Judgement) -> Non
     threshold, monitor.slow_threshold_ms = thresholds_around(monitor_id=monitor.id, run_id=run.id)
     monitor.runs_since_baseline = 0
     if threshold is not None and run.duration_ms is not None and run.duration_ms > threshold:
-        detail = f"slow: took {_span(run.duration_ms / 1000)}, threshold {_span(threshold / 1000)}"
+        took, limit = duration_words(run.duration_ms / 1000), duration_words(threshold / 1000)
+        detail = f"slow: took {took}, threshold {limit}"
         judgement.bad(Problem("slow", detail, at, run))
         return
     judgement.good(run)
@@ -150,9 +152,10 @@ def _close_runs_open_too_long(
         assert run.started_at is not None
         ran_for = (now - run.started_at).total_seconds()
         if monitor.max_duration_seconds is not None:
-            detail = f"running for {_span(ran_for)}, limit {_span(monitor.max_duration_seconds)}"
+            allowed = duration_words(monitor.max_duration_seconds)
+            detail = f"running for {duration_words(ran_for)}, limit {allowed}"
         else:
-            detail = f"running for {_span(ran_for)}, past its next due time and grace"
+            detail = f"running for {duration_words(ran_for)}, past its next due time and grace"
         run.status = RunStatus.FAILED
         run.finished_at = now
         run.duration_ms = int(ran_for * 1000)
@@ -202,7 +205,8 @@ def _missed_detail(monitor: Monitor, due: datetime) -> str:
     if monitor.schedule_kind == ScheduleKind.CRON:
         local = due.astimezone(ZoneInfo(monitor.timezone))
         return f"missed its {local:%H:%M} run ({monitor.timezone})"
-    return f"missed its run due at {due:%Y-%m-%d %H:%M} UTC (every {_span(monitor.interval_seconds)})"
+    every = duration_words(monitor.interval_seconds)
+    return f"missed its run due at {due:%Y-%m-%d %H:%M} UTC (every {every})"
 
 
 def _extended(deadline: datetime, outages: list[SweeperOutage]) -> tuple[datetime, str]:
@@ -211,7 +215,7 @@ def _extended(deadline: datetime, outages: list[SweeperOutage]) -> tuple[datetim
         if outage.started_at <= deadline <= outage.ended_at:
             extended = deadline + (outage.ended_at - outage.started_at)
             note = (
-                f"grace extended by {_span(outage.length_seconds)}: Vigil's sweeper was not running "
+                f"grace extended by {duration_words(outage.length_seconds)}: Vigil's sweeper was not running "
                 f"from {outage.started_at:%Y-%m-%d %H:%M:%S} to {outage.ended_at:%H:%M:%S} UTC"
             )
             return extended, note
@@ -299,18 +303,3 @@ def _next_deadline(
     if maintenance_end is not None and monitor.held_problem:
         candidates.append(maintenance_end)
     return min(candidates) if candidates else None
-
-
-def _span(seconds: float) -> str:
-    """47 min, 2 h 5 min, 12 s."""
-    seconds = round(seconds)
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, secs = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min" if not secs or minutes >= 10 else f"{minutes} min {secs} s"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h" if hours else f"{days} d"

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from alerts.wording import duration_words
+
 # Chat and e-mail show a short tail; the payload itself carries more.
 LOG_TAIL_LINES = 15
 LOG_TAIL_CHARS = 1500
@@ -104,23 +106,6 @@ def digest(events: list[dict[str, Any]]) -> Digest:
     where = f" in {', '.join(projects)}" if projects else ""
     headline = f"{len(items)} monitors reported problems{where}"
     return Digest(subject=f"[DOWN] {headline}", headline=headline, items=items)
-
-
-def duration_words(seconds: float) -> str:
-    total = round(seconds)
-    if total < 60:
-        return f"{total} s"
-    minutes, secs = divmod(total, 60)
-    if minutes < 10:
-        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    days, hours = divmod(hours, 24)
-    day_words = f"{days} day" if days == 1 else f"{days} days"
-    return f"{day_words} {hours} h" if hours else day_words
 
 
 def milliseconds_words(duration_ms: int) -> str:
