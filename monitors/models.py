@@ -67,7 +67,8 @@ class MonitorStatus(models.TextChoices):
 
 
 class Monitor(models.Model):
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="monitors")
+    # Served by monitor_slug_unique_per_project (project_id, slug).
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="monitors", db_index=False)
     # The secret in ping URLs. Never exposed as the API id.
     ping_uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(max_length=200)
