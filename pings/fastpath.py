@@ -6,10 +6,11 @@ costs two round trips in all (this and the SELECT before it) with no BEGIN or CO
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.db import connection
-from django.db.models import Q
+from django.db.models import Field, Q
 from psycopg.types.json import Jsonb
 
 from monitors.models import Monitor
@@ -85,18 +86,27 @@ def _plain_filters(lookup: Q) -> dict[str, Any] | None:
     return filters
 
 
+@functools.cache
+def _compiled_select(where: str, field_names: tuple[str, ...]) -> tuple[str, list[Field[Any, Any]]]:
+    """The SELECT for one lookup shape and column set, built once per process."""
+    # Model.from_db expects the values in the model's field order.
+    wanted = {Monitor._meta.get_field(name).attname for name in field_names}  # type: ignore[union-attr]
+    fields = [field for field in Monitor._meta.concrete_fields if field.attname in wanted]
+    columns = ", ".join(f'm."{field.column}"' for field in fields)
+    return f"SELECT {columns} FROM monitors_monitor m WHERE {where} LIMIT 1", fields
+
+
 def fetch_monitor(lookup: Q, field_names: tuple[str, ...]) -> Monitor | None:
-    """The monitor `lookup` names with only `field_names` loaded, in one precompiled SELECT."""
+    """The monitor `lookup` names with only `field_names` loaded, in one precompiled SELECT.
+
+    Every lookup shape in `_LOOKUP_WHERE` is on a unique key, so LIMIT 1 needs no ORDER BY.
+    """
     filters = _plain_filters(lookup)
     known = _LOOKUP_WHERE.get(frozenset(filters)) if filters is not None else None
     if filters is None or known is None:
         return Monitor.objects.only(*field_names).filter(lookup).first()
     where, order = known
-    # Model.from_db expects the values in the model's field order.
-    wanted = {Monitor._meta.get_field(name).attname for name in field_names}  # type: ignore[union-attr]
-    fields = [field for field in Monitor._meta.concrete_fields if field.attname in wanted]
-    columns = ", ".join(f'm."{field.column}"' for field in fields)
-    sql = f"SELECT {columns} FROM monitors_monitor m WHERE {where} LIMIT 1"
+    sql, fields = _compiled_select(where, field_names)
     with connection.cursor() as cursor:
         cursor.execute(sql, [filters[name] for name in order])
         row = cursor.fetchone()
@@ -106,5 +116,4 @@ def fetch_monitor(lookup: Q, field_names: tuple[str, ...]) -> Monitor | None:
         field.from_db_value(value, None, connection) if hasattr(field, "from_db_value") else value
         for field, value in zip(fields, row, strict=True)
     ]
-    attnames = [field.attname for field in fields]
-    return Monitor.from_db(connection.alias, attnames, values)
+    return Monitor.from_db(connection.alias, [field.attname for field in fields], values)
