@@ -11,7 +11,10 @@ from rest_framework.test import APIClient
 
 from monitors.api_keys import api_key_create
 from monitors.models import Monitor, Project
+from tests.clock import clock
 from tests.factories import MonitorFactory, ProjectFactory
+
+__all__ = ["clock"]  # a fixture every test package uses
 
 ON_POSTGRES = os.environ.get("DATABASE_URL", "").startswith("postgres")
 ON_REDIS = bool(os.environ.get("REDIS_URL"))

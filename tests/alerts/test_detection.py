@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-import time_machine
 from django.test import Client
 
 from alerts.models import Channel, Incident, MaintenanceWindow, Notification
@@ -16,32 +14,10 @@ from alerts.tasks import sweep
 from monitors.models import Monitor, MonitorStatus, Project, SweeperHeartbeat
 from monitors.services import monitor_pause, monitor_resume
 from pings.models import Run, RunStatus
+from tests.clock import T0, Clock
 from tests.factories import MonitorFactory
 
 pytestmark = pytest.mark.django_db
-
-T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
-
-
-class Clock:
-    """Moves time for pings and sweeps alike."""
-
-    def __init__(self, traveller: Any) -> None:
-        self.traveller = traveller
-        self.now = T0
-
-    def at(self, seconds: float) -> datetime:
-        self.now = T0 + timedelta(seconds=seconds)
-        self.traveller.move_to(self.now)
-        return self.now
-
-
-@pytest.fixture
-def clock(settings: Any) -> Iterator[Clock]:
-    # These tests jump time; a jump is not an outage of ours (that has its own test).
-    settings.SWEEPER_OUTAGE_SECONDS = 10**9
-    with time_machine.travel(T0, tick=False) as traveller:
-        yield Clock(traveller)
 
 
 @pytest.fixture

@@ -15,7 +15,8 @@ from django.test import Client
 from monitors.api_keys import api_key_create
 from monitors.badges import GREEN, GREY, MAX_LABEL_LENGTH, ORANGE, RED
 from monitors.models import Monitor, Project
-from tests.api.timeline import LATE_AT, MISSED_AT, Clock, make_monitor, ping, run_sweeper
+from tests.api.timeline import LATE_AT, MISSED_AT, make_monitor, ping, run_sweeper
+from tests.clock import Clock
 from tests.conftest import make_client
 from tests.factories import ProjectFactory
 

@@ -16,7 +16,8 @@ from rest_framework.test import APIClient
 
 from monitors.api_keys import api_key_create
 from monitors.models import Monitor, MonitorStatus, Project
-from tests.api.timeline import LATE_AT, MISSED_AT, Clock, make_monitor, ping, run_sweeper
+from tests.api.timeline import LATE_AT, MISSED_AT, make_monitor, ping, run_sweeper
+from tests.clock import Clock
 from tests.conftest import make_client
 from tests.factories import ProjectFactory
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.test import Client
@@ -11,23 +10,9 @@ from alerts.tasks import sweep
 from monitors.models import Monitor, Project
 from tests.factories import MonitorFactory
 
-T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 INTERVAL, GRACE = 60, 30
 # Seconds after T0 at which a monitor created at T0 and never pinged is late, then missed.
 LATE_AT, MISSED_AT = INTERVAL + 1, INTERVAL + GRACE + 1
-
-
-class Clock:
-    """Moves time for pings, sweeps and reads alike."""
-
-    def __init__(self, traveller: Any) -> None:
-        self.traveller = traveller
-        self.now = T0
-
-    def at(self, seconds: float) -> datetime:
-        self.now = T0 + timedelta(seconds=seconds)
-        self.traveller.move_to(self.now)
-        return self.now
 
 
 def make_monitor(project: Project, **fields: Any) -> Monitor:
