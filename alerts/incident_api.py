@@ -15,8 +15,7 @@ from alerts.models import DeliveryAttempt, Incident, Notification, ProblemKind
 from alerts.selectors import incidents_for_project
 from alerts.services import incident_acknowledge
 from monitors.api_views import key_project
-
-MAX_ID = 2**63 - 1
+from monitors.models import MAX_ID
 
 
 class DeliveryAttemptSerializer(serializers.ModelSerializer[DeliveryAttempt]):

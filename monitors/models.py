@@ -10,6 +10,9 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+# The largest id a BigAutoField can hold: anything above it names no row on any database.
+MAX_ID = 2**63 - 1
+
 
 def new_token() -> str:
     """A 22-character url-safe token: never shaped like a uuid (it has no dashes)."""

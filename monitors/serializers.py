@@ -14,7 +14,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from monitors.models import ApiKey, Monitor, MonitorStatus, Project
+from monitors.models import MAX_ID, ApiKey, Monitor, MonitorStatus, Project
 from monitors.rules import RuleError, validate_rules
 from monitors.schedule import ScheduleError, parse_schedule
 from monitors.services import schedule_fields
@@ -114,7 +114,9 @@ class ChannelIdsField(serializers.Field):
         ):
             raise serializers.ValidationError("A list of channel ids.")
         project: Project = self.context["project"]
-        known = set(project.channels.filter(id__in=data).values_list("id", flat=True))
+        # An id outside the column's range names no channel; the database would refuse it.
+        storable = [item for item in data if 1 <= item <= MAX_ID]
+        known = set(project.channels.filter(id__in=storable).values_list("id", flat=True))
         unknown = sorted(set(data) - known)
         if unknown:
             raise serializers.ValidationError(f"Unknown channel ids: {unknown}.")

@@ -188,6 +188,7 @@ def test_create_without_channels_gets_every_project_channel(api: APIClient, proj
         ({"name": "x", "slug": "Not A Slug"}, "slug"),
         ({"name": "x", "tags": "db"}, "tags"),
         ({"name": "x", "channels": [999999]}, "channels"),
+        ({"name": "x", "channels": [2**63, -(2**70), 0]}, "channels"),
         ({"name": "x", "channels": "all"}, "channels"),
         ({}, "slug"),
     ],
