@@ -7,6 +7,7 @@ the operations do their real work instead of answering 404 every time.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -33,6 +34,8 @@ from tests.factories import MonitorFactory
 schema: Any = schemathesis.openapi.from_wsgi("/api/v1/schema/?format=json", get_wsgi_application())
 # Revoking the test's own key by a generated id would turn the rest of the run into 401s.
 schema = schema.exclude(method="DELETE", path_regex=r"^/api/v1/keys/")
+
+EXPLORE = os.environ.get("SCHEMATHESIS_EXPLORE") == "1"
 
 CHECKS = [
     checks.not_a_server_error,
@@ -88,8 +91,11 @@ def seeded(project: Project) -> dict[str, Any]:
 @pytest.mark.slow
 @schema.parametrize()
 @settings(
-    max_examples=10,
+    max_examples=100 if EXPLORE else 10,
     deadline=None,
+    # `make test` replays the same examples every run, so CI's verdict does not depend on
+    # the draw; SCHEMATHESIS_EXPLORE=1 draws new ones (and more of them) to hunt for bugs.
+    derandomize=not EXPLORE,
     suppress_health_check=[
         HealthCheck.function_scoped_fixture,
         HealthCheck.too_slow,
