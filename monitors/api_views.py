@@ -26,6 +26,7 @@ from monitors.metrics import exposition, metrics_response
 from monitors.models import ApiKey, Monitor, MonitorStatus, Project
 from monitors.selectors import monitors_for_project
 from monitors.serializers import (
+    PING_UUID_IN_USE,
     ApiKeyCreatedSerializer,
     ApiKeySerializer,
     MonitorFilterSerializer,
@@ -72,12 +73,14 @@ class MonitorViewSet(ProjectScopedMixin, viewsets.ModelViewSet[Monitor]):
         return monitors_for_project(project=project, **filters.validated_data)
 
     def perform_create(self, serializer: serializers.BaseSerializer[Monitor]) -> None:
+        fields = serializer.validated_data
         try:
-            serializer.instance = monitor_create(
-                project=key_project(self.request), **serializer.validated_data
-            )
+            serializer.instance = monitor_create(project=key_project(self.request), **fields)
         except IntegrityError:
-            # Another request took the slug between validation and insert.
+            # Another request took the slug or the ping uuid between validation and insert.
+            ping_uuid = fields.get("ping_uuid")
+            if ping_uuid is not None and Monitor.objects.filter(ping_uuid=ping_uuid).exists():
+                raise serializers.ValidationError({"ping_uuid": [PING_UUID_IN_USE]}) from None
             raise serializers.ValidationError(
                 {"slug": ["A monitor with this slug already exists."]}
             ) from None

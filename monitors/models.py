@@ -69,6 +69,16 @@ class MonitorStatus(models.TextChoices):
     PAUSED = "paused"
 
 
+class PingMethods(models.TextChoices):
+    ANY = "any"
+    # GET and HEAD pings are stored as ignored: link previews and prefetchers cannot fake a success.
+    POST = "POST"
+
+
+def no_keywords() -> dict[str, list[str]]:
+    return {"success": [], "failure": [], "start": []}
+
+
 class Monitor(models.Model):
     # Served by monitor_slug_unique_per_project (project_id, slug).
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="monitors", db_index=False)
@@ -92,6 +102,12 @@ class Monitor(models.Model):
     allow_overlap = models.BooleanField(default=False)
     # Alert rules: [{"field", "op", "value"}], validated and evaluated by alerts.rules.
     rules = models.JSONField(default=list, blank=True)
+    # Healthchecks' options (CONTRACT §3); what they do to a ping is decided on the ping path.
+    resume_on_ping = models.BooleanField(default=False)
+    methods = models.CharField(max_length=4, choices=PingMethods.choices, default=PingMethods.ANY)
+    # {"success": [...], "failure": [...], "start": [...]}, normalised by monitors.keywords.
+    keywords = models.JSONField(default=no_keywords, blank=True)
+    runbook_url = models.CharField(max_length=2000, blank=True, default="")
 
     paused = models.BooleanField(default=False)
     paused_until = models.DateTimeField(null=True, blank=True)

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.core.validators import URLValidator
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.text import slugify
@@ -14,12 +15,14 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from monitors.keywords import KEYWORD_KINDS, MAX_KEYWORD_LENGTH, KeywordsError, normalize_keywords
 from monitors.models import MAX_ID, ApiKey, Monitor, MonitorStatus, Project
 from monitors.rules import RuleError, validate_rules
 from monitors.schedule import ScheduleError, parse_schedule
 from monitors.services import schedule_fields
 
 SLUG_PATTERN = r"^[a-z0-9_-]+$"
+PING_UUID_IN_USE = "This ping uuid is already in use."
 
 
 @extend_schema_field(
@@ -82,6 +85,27 @@ class RulesField(serializers.JSONField):
         return rules
 
 
+@extend_schema_field(
+    {
+        "type": "object",
+        "properties": {
+            kind: {
+                "type": "array",
+                "items": {"type": "string", "minLength": 1, "maxLength": MAX_KEYWORD_LENGTH},
+            }
+            for kind in KEYWORD_KINDS
+        },
+        "additionalProperties": False,
+    }
+)
+class KeywordsField(serializers.JSONField):
+    def to_internal_value(self, data: object) -> dict[str, list[str]]:
+        try:
+            return normalize_keywords(data)
+        except KeywordsError as error:
+            raise serializers.ValidationError(str(error)) from None
+
+
 def _check_storable(value: object, where: str) -> None:
     """PostgreSQL refuses NUL characters and lone surrogates, JSON has no infinity: say so, not 500."""
     if isinstance(value, str) and ("\x00" in value or not _is_utf8(value)):
@@ -96,6 +120,15 @@ def _is_utf8(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+class PingUuidField(serializers.UUIDField):
+    """A uuid written as text; DRF would also take an integer, which makes a guessable uuid."""
+
+    def to_internal_value(self, data: object) -> Any:
+        if not isinstance(data, str):
+            self.fail("invalid", value=data)
+        return super().to_internal_value(data)
 
 
 @extend_schema_field(serializers.ListField(child=serializers.IntegerField()))
@@ -136,6 +169,15 @@ class MonitorSerializer(serializers.ModelSerializer[Monitor]):
     )
     failure_threshold = serializers.IntegerField(min_value=1, max_value=1000, required=False)
     recovery_threshold = serializers.IntegerField(min_value=1, max_value=1000, required=False)
+    keywords = KeywordsField(required=False)
+    runbook_url = serializers.CharField(
+        max_length=2000,
+        required=False,
+        allow_blank=True,
+        validators=[URLValidator(schemes=["http", "https"], message="An http or https URL.")],
+    )
+    # Only on create, to keep a ping URL from another service; never read back (a secret).
+    ping_uuid = PingUuidField(required=False, write_only=True)
 
     class Meta:
         model = Monitor
@@ -158,6 +200,11 @@ class MonitorSerializer(serializers.ModelSerializer[Monitor]):
             "last_ping_at",
             "next_due_at",
             "last_duration_ms",
+            "resume_on_ping",
+            "methods",
+            "keywords",
+            "runbook_url",
+            "ping_uuid",
         ]
         read_only_fields = ["id", "status", "last_ping_at", "next_due_at", "last_duration_ms"]
         extra_kwargs = {"name": {"required": False}}
@@ -170,6 +217,15 @@ class MonitorSerializer(serializers.ModelSerializer[Monitor]):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         project: Project = self.context["project"]
+        if self.instance is not None and "ping_uuid" in attrs:
+            raise serializers.ValidationError(
+                {"ping_uuid": "Can only be given when the monitor is created: a ping URL never changes."}
+            )
+        if (
+            attrs.get("ping_uuid") is not None
+            and Monitor.objects.filter(ping_uuid=attrs["ping_uuid"]).exists()
+        ):
+            raise serializers.ValidationError({"ping_uuid": PING_UUID_IN_USE})
         if self.instance is None:
             if not attrs.get("slug") and not attrs.get("name"):
                 raise serializers.ValidationError({"slug": "Give a slug or a name."})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -43,11 +44,21 @@ def open_window(monitor: Monitor, *, start: datetime) -> None:
 
 
 def monitor_create(
-    *, project: Project, slug: str, channel_ids: list[int] | None = None, **fields: Any
+    *,
+    project: Project,
+    slug: str,
+    channel_ids: list[int] | None = None,
+    ping_uuid: uuid.UUID | None = None,
+    **fields: Any,
 ) -> Monitor:
-    """Create a monitor; without `channel_ids` it gets every channel of its project."""
+    """Create a monitor; without `channel_ids` it gets every channel of its project.
+
+    `ping_uuid` keeps a ping URL from another service; one in use raises IntegrityError.
+    """
     now = timezone.now()
     fields.setdefault("name", slug)
+    if ping_uuid is not None:
+        fields["ping_uuid"] = ping_uuid
     monitor = Monitor(project=project, slug=slug, created_at=now, **fields)
     monitor.status = MonitorStatus.PAUSED if monitor.paused else MonitorStatus.NEW
     open_window(monitor, start=now)

@@ -36,6 +36,10 @@ MONITOR_FIELDS = {
     "last_ping_at",
     "next_due_at",
     "last_duration_ms",
+    "resume_on_ping",
+    "methods",
+    "keywords",
+    "runbook_url",
 }
 
 
