@@ -24,6 +24,7 @@ from monitors.api_auth import ReadWriteKeyOnly
 from monitors.api_keys import api_key_create
 from monitors.metrics import exposition, metrics_response
 from monitors.models import ApiKey, Monitor, MonitorStatus, Project
+from monitors.projects import ProjectError, project_update
 from monitors.selectors import monitors_for_project
 from monitors.serializers import (
     PING_UUID_IN_USE,
@@ -33,6 +34,7 @@ from monitors.serializers import (
     MonitorSerializer,
     PauseSerializer,
     ProjectSerializer,
+    ProjectUpdateSerializer,
 )
 from monitors.services import monitor_create, monitor_pause, monitor_resume, monitor_update
 
@@ -114,6 +116,16 @@ class ProjectView(APIView):
     @extend_schema(responses=ProjectSerializer)
     def get(self, request: Request) -> Response:
         return Response(ProjectSerializer(key_project(request)).data)
+
+    @extend_schema(request=ProjectUpdateSerializer, responses=ProjectSerializer)
+    def patch(self, request: Request) -> Response:
+        body = ProjectUpdateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            project = project_update(project=key_project(request), **body.validated_data)
+        except ProjectError as error:
+            raise serializers.ValidationError({error.field: [error.message]}) from None
+        return Response(ProjectSerializer(project, context={"request": request}).data)
 
 
 class ApiKeyViewSet(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +18,14 @@ from rest_framework import serializers
 
 from monitors.keywords import KEYWORD_KINDS, MAX_KEYWORD_LENGTH, KeywordsError, normalize_keywords
 from monitors.models import MAX_ID, ApiKey, Monitor, MonitorStatus, Project
+from monitors.projects import (
+    NAME_MAX_LENGTH,
+    PING_KEY_MAX_LENGTH,
+    PING_KEY_MIN_LENGTH,
+    ProjectError,
+    validate_ping_key,
+    validate_project_name,
+)
 from monitors.rules import RuleError, validate_rules
 from monitors.schedule import ScheduleError, parse_schedule
 from monitors.services import schedule_fields
@@ -256,6 +265,31 @@ class ProjectSerializer(serializers.ModelSerializer[Project]):
     @extend_schema_field(OpenApiTypes.URI)
     def get_status_url(self, project: Project) -> str:
         return f"{settings.SITE_URL}/status/{project.status_key}/"
+
+
+class ProjectUpdateSerializer(serializers.Serializer[dict[str, Any]]):
+    """PATCH project/: the rules themselves live in monitors.projects (the UI calls them too)."""
+
+    name = serializers.CharField(required=False, max_length=NAME_MAX_LENGTH)
+    ping_key = serializers.CharField(
+        required=False,
+        min_length=PING_KEY_MIN_LENGTH,
+        max_length=PING_KEY_MAX_LENGTH,
+        help_text="Letters, digits, '-' and '_'; unique; never shaped like a uuid.",
+    )
+
+    def validate_ping_key(self, value: str) -> str:
+        return _project_rule(validate_ping_key, value)
+
+    def validate_name(self, value: str) -> str:
+        return _project_rule(validate_project_name, value)
+
+
+def _project_rule(rule: Callable[[str], str], value: str) -> str:
+    try:
+        return rule(value)
+    except ProjectError as error:
+        raise serializers.ValidationError(error.message) from None
 
 
 class ApiKeySerializer(serializers.ModelSerializer[ApiKey]):

@@ -19,7 +19,7 @@ ENDPOINTS = {
     "/api/v1/monitors/{id}/resume/": {"post"},
     "/api/v1/monitors/{id}/runs/": {"get"},
     "/api/v1/monitors/{id}/pings/": {"get"},
-    "/api/v1/project/": {"get"},
+    "/api/v1/project/": {"get", "patch"},
     "/api/v1/metrics/": {"get"},
     "/api/v1/keys/": {"get", "post"},
     "/api/v1/keys/{id}/": {"delete"},

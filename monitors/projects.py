@@ -1,0 +1,83 @@
+"""Writes to a project's own settings: its name and its ping key (CONTRACT §4).
+
+The API and the web UI both call `project_update`; its rules are checked here once.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from django.db import IntegrityError, transaction
+
+from monitors.models import Project
+
+PING_KEY_CHARS = re.compile(r"^[A-Za-z0-9_-]+$")
+# Long enough not to be guessed (generated keys have 22 characters), short enough for the column.
+PING_KEY_MIN_LENGTH = 16
+PING_KEY_MAX_LENGTH = 40
+NAME_MAX_LENGTH = 200
+PING_KEY_IN_USE = "Another project already uses this ping key."
+
+
+class ProjectError(ValueError):
+    """A value a project cannot take; `field` names it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def validate_ping_key(value: str) -> str:
+    """A ping key is url-safe and never shaped like a uuid: /ping/<x> with a uuid means a monitor."""
+    if not PING_KEY_MIN_LENGTH <= len(value) <= PING_KEY_MAX_LENGTH:
+        raise ProjectError("ping_key", f"Between {PING_KEY_MIN_LENGTH} and {PING_KEY_MAX_LENGTH} characters.")
+    if not PING_KEY_CHARS.match(value):
+        raise ProjectError("ping_key", "Only letters, digits, '-' and '_'.")
+    if _parses_as_uuid(value):
+        raise ProjectError("ping_key", "Must not be shaped like a uuid (ping URLs would take it for one).")
+    return value
+
+
+def validate_project_name(value: str) -> str:
+    name = value.strip()
+    if not name:
+        raise ProjectError("name", "A name is required.")
+    if len(name) > NAME_MAX_LENGTH:
+        raise ProjectError("name", f"At most {NAME_MAX_LENGTH} characters.")
+    return name
+
+
+def project_update(*, project: Project, name: str | None = None, ping_key: str | None = None) -> Project:
+    """Rename the project and/or change its ping key; a key another project holds is refused.
+
+    The old ping key stops working at once: slug ping URLs built with it answer 404.
+    """
+    changed: list[str] = []
+    if name is not None:
+        project.name = validate_project_name(name)
+        changed.append("name")
+    if ping_key is not None:
+        project.ping_key = validate_ping_key(ping_key)
+        if Project.objects.filter(ping_key=project.ping_key).exclude(id=project.id).exists():
+            raise ProjectError("ping_key", PING_KEY_IN_USE)
+        changed.append("ping_key")
+    if not changed:
+        return project
+    try:
+        with transaction.atomic():
+            project.save(update_fields=changed)
+    except IntegrityError:
+        # Another project took the key between the check and the write.
+        project.refresh_from_db()
+        raise ProjectError("ping_key", PING_KEY_IN_USE) from None
+    return project
+
+
+def _parses_as_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
