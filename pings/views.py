@@ -24,10 +24,16 @@ ACTIONS = {"start": PingKind.START, "fail": PingKind.FAIL, "log": PingKind.LOG}
 MAX_EXIT_STATUS = 255
 
 
+# Every directive a cache might heed: some in between honour no-cache but not no-store.
+NEVER_CACHE = "no-cache, no-store, must-revalidate, private, max-age=0"
+
+
 def _text(body: str, status: int) -> HttpResponse:
+    """Every ping answer: Healthchecks' clients read Ping-Body-Limit to size what they send."""
     response = HttpResponse(body, status=status, content_type="text/plain; charset=utf-8")
     response["Access-Control-Allow-Origin"] = "*"
-    response["Cache-Control"] = "no-store"
+    response["Cache-Control"] = NEVER_CACHE
+    response["Ping-Body-Limit"] = str(settings.PING_BODY_LIMIT)
     return response
 
 
@@ -105,6 +111,18 @@ def ping(
         return _dispatch(request, first, second, third)
     except PingError as error:
         return _text(error.reason, error.status)
+
+
+@csrf_exempt
+def malformed_ping_url(request: HttpRequest) -> HttpResponse:
+    """Any other path under /ping: a ping answer too (headers included), not the site's 404 page."""
+    if request.method == "OPTIONS":
+        return _preflight()
+    return _text(
+        "malformed ping URL: use /ping/<uuid>[/start|/fail|/log|/<exit status>] "
+        "or /ping/<ping key>/<slug>[/start|/fail|/log|/<exit status>]",
+        400,
+    )
 
 
 def _dispatch(request: HttpRequest, first: str, second: str | None, third: str | None) -> HttpResponse:
