@@ -17,8 +17,9 @@ def _digest(raw_key: str) -> str:
 
 def api_key_create(*, project: Project, name: str, read_only: bool = False) -> tuple[ApiKey, str]:
     """Returns the stored key and the whole raw key, which is never stored or shown again."""
-    prefix = secrets.token_hex(4)
-    raw_key = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+    # The stored prefix is how the key begins ("vgl_2b1c5d16"), so people can tell keys apart.
+    prefix = f"{KEY_PREFIX}{secrets.token_hex(4)}"
+    raw_key = f"{prefix}_{secrets.token_urlsafe(32)}"
     api_key = ApiKey.objects.create(
         project=project, name=name, prefix=prefix, key_hash=_digest(raw_key), read_only=read_only
     )
@@ -29,7 +30,7 @@ def api_key_find(raw_key: str) -> ApiKey | None:
     """The key's row, or None; the hash comparison does not leak where it differs."""
     if not raw_key.startswith(KEY_PREFIX) or raw_key.count("_") < 2:
         return None
-    prefix = raw_key[len(KEY_PREFIX) :].split("_", 1)[0]
+    prefix = KEY_PREFIX + raw_key[len(KEY_PREFIX) :].split("_", 1)[0]
     api_key = ApiKey.objects.select_related("project").filter(prefix=prefix).first()
     if api_key is None or not hmac.compare_digest(api_key.key_hash, _digest(raw_key)):
         return None

@@ -34,7 +34,10 @@ def test_create_key_shows_the_whole_key_once(api: APIClient, project: Project) -
     body = response.json()
     assert set(body) == {"id", "name", "prefix", "read_only", "key"}
     assert (body["name"], body["read_only"]) == ("ci", True)
-    assert body["key"].startswith(f"vgl_{body['prefix']}_")
+    # The prefix is how the key begins, as a person sees it typed.
+    assert body["prefix"].startswith("vgl_")
+    assert len(body["prefix"]) == len("vgl_") + 8
+    assert body["key"].startswith(f"{body['prefix']}_")
     stored = ApiKey.objects.get(id=body["id"])
     assert stored.project == project
     assert body["key"] not in (stored.key_hash, stored.prefix)
