@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from django.http import HttpRequest, JsonResponse
@@ -9,6 +10,9 @@ from django.views.decorators.http import require_safe
 
 from monitors.models import MonitorStatus
 from monitors.selectors import monitors_in_scope, project_by_status_key
+
+# Each entry also says when the job last pinged, when it is next due and how long it last ran.
+TIMING_FIELDS = ("last_ping_at", "next_due_at", "last_duration_ms")
 
 
 def status_summary(monitors: list[dict[str, Any]]) -> dict[str, Any]:
@@ -23,8 +27,24 @@ def project_status(request: HttpRequest, status_key: str) -> JsonResponse:
     if project is None:
         return _answer({"detail": "Unknown status key."}, 404)
     scope = monitors_in_scope(project=project, tag=request.GET.get("tag") or None)
-    summary = status_summary([dict(row) for row in scope.values("slug", "name", "status")])
+    rows = scope.values("slug", "name", "status", *TIMING_FIELDS)
+    summary = status_summary([_entry(row) for row in rows])
     return _answer(summary, 503 if summary["failing"] else 200)
+
+
+def _entry(row: dict[str, Any]) -> dict[str, Any]:
+    """Times in the API's form: ISO 8601 in UTC with a Z, or null."""
+    return {
+        **row,
+        "last_ping_at": _iso(row["last_ping_at"]),
+        "next_due_at": _iso(row["next_due_at"]),
+    }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _answer(body: dict[str, Any], status: int) -> JsonResponse:

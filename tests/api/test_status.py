@@ -6,6 +6,7 @@ by time_machine.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -27,8 +28,20 @@ def status(client: Client, project: Project, query: str = "") -> tuple[int, dict
     return response.status_code, response.json()
 
 
-def entry(monitor: Monitor, state: str) -> dict[str, str]:
-    return {"slug": monitor.slug, "name": monitor.name, "status": state}
+def entry(monitor: Monitor, state: str) -> dict[str, Any]:
+    monitor.refresh_from_db()
+    return {
+        "slug": monitor.slug,
+        "name": monitor.name,
+        "status": state,
+        "last_ping_at": iso(monitor.last_ping_at),
+        "next_due_at": iso(monitor.next_due_at),
+        "last_duration_ms": monitor.last_duration_ms,
+    }
+
+
+def iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else None
 
 
 def up_body(monitor: Monitor, state: str) -> dict[str, Any]:
@@ -277,3 +290,34 @@ def test_head_is_answered_and_writes_are_refused(client: Client, project: Projec
     assert client.head(url).status_code == 503
     assert client.post(url).status_code == 405
     assert Monitor.objects.get().status == MonitorStatus.DOWN
+
+
+def test_entries_say_when_each_job_last_pinged_is_next_due_and_how_long_it_ran(
+    client: Client, project: Project, clock: Clock
+) -> None:
+    make_monitor(project, name="a never pinged", slug="never")
+    ran = make_monitor(project, name="b ran", slug="ran")
+    clock.at(5)
+    ping(client, ran, "/start")
+    clock.at(12.25)
+    ping(client, ran)
+    _, body = status(client, project)
+    first, second = body["monitors"]
+    assert {key: first[key] for key in ("slug", "last_ping_at", "next_due_at", "last_duration_ms")} == {
+        "slug": "never",
+        "last_ping_at": None,
+        "next_due_at": "2026-03-02T12:01:00Z",
+        "last_duration_ms": None,
+    }
+    assert {key: second[key] for key in ("slug", "last_ping_at", "next_due_at", "last_duration_ms")} == {
+        "slug": "ran",
+        "last_ping_at": "2026-03-02T12:00:12.250000Z",
+        "next_due_at": "2026-03-02T12:01:12.250000Z",
+        "last_duration_ms": 7250,
+    }
+    # The same form as the API's monitor fields.
+    api_monitor = make_client(project).get(f"/api/v1/monitors/{ran.id}/").json()
+    assert (api_monitor["last_ping_at"], api_monitor["next_due_at"]) == (
+        second["last_ping_at"],
+        second["next_due_at"],
+    )
