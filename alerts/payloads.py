@@ -24,6 +24,9 @@ def monitor_block(monitor: Monitor) -> dict[str, Any]:
         "id": monitor.id,
         "name": monitor.name,
         "slug": monitor.slug,
+        # What to do about it, for whoever is woken up.
+        "description": monitor.description,
+        "runbook_url": monitor.runbook_url,
         "status": monitor.status,
         "tags": monitor.tags,
         "schedule": monitor.schedule,

@@ -39,6 +39,9 @@ class Summary:
     facts: list[tuple[str, str]]
     meta: list[tuple[str, str]]
     log_tail: str
+    # The monitor's own words on what it is and what to do; empty when it has none.
+    description: str = ""
+    runbook_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,9 @@ def summarize(event: dict[str, Any]) -> Summary:
         facts=[("Project", project), *facts, *_run_facts(run)],
         meta=[(str(key), _value_words(value)) for key, value in sorted((run or {}).get("meta", {}).items())],
         log_tail=log_tail((run or {}).get("log") or ""),
+        # Events stored before runbooks existed lack both keys.
+        description=(monitor.get("description") or "").strip(),
+        runbook_url=monitor.get("runbook_url") or "",
     )
 
 

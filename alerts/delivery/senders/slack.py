@@ -47,7 +47,11 @@ def single_message(summary: render.Summary) -> dict[str, Any]:
     lines = [f"{EMOJI.get(summary.event, '')} *{escape(summary.headline)}*"]
     if summary.url and summary.monitor:
         lines.append(f"<{summary.url}|Open {escape(summary.monitor)} in Vigil>")
+    if summary.runbook_url:
+        lines.append(f"*Runbook:* {_link(summary.runbook_url, summary.runbook_url)}")
     blocks: list[dict[str, Any]] = [_header(summary.subject), _section("\n".join(lines))]
+    if summary.description:
+        blocks.append(_section(escape(summary.description)))
     if summary.facts:
         fields = [
             _mrkdwn(f"*{escape(label)}*\n{escape(value)}", FIELD_CHARS) for label, value in summary.facts
@@ -70,7 +74,8 @@ def digest_message(digest: render.Digest) -> dict[str, Any]:
     current = ""
     for index, item in enumerate(digest.items):
         name = f"<{item.url}|{escape(item.monitor or '')}>" if item.url else escape(item.monitor or "")
-        line = f"• {name}: {escape(item.detail)}\n"
+        runbook = f" ({_link(item.runbook_url, 'runbook')})" if item.runbook_url else ""
+        line = f"• {name}: {escape(item.detail)}{runbook}\n"
         if len(current) + len(line) > SECTION_CHARS:
             sections.append(current)
             current = ""
@@ -86,6 +91,12 @@ def digest_message(digest: render.Digest) -> dict[str, Any]:
 def escape(text: str) -> str:
     """Slack's mrkdwn control characters, so a log line cannot forge links or mentions."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _link(url: str, text: str) -> str:
+    """A mrkdwn link: "&" escaped as Slack wants, and "|", "<", ">" (which would end it) percent-encoded."""
+    safe_url = url.replace("&", "&amp;").replace("|", "%7C").replace(">", "%3E").replace("<", "%3C")
+    return f"<{safe_url}|{escape(text)}>"
 
 
 def _code(text: str) -> str:
