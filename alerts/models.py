@@ -131,6 +131,13 @@ class DeliveryAttempt(models.Model):
     latency_ms = models.IntegerField(default=0)
 
 
+class WorkerHeartbeat(models.Model):
+    """One row per kind of worker; `beat_at` says when one of them last reported (for /healthz)."""
+
+    name = models.CharField(max_length=50, primary_key=True)
+    beat_at = models.DateTimeField()
+
+
 class MaintenanceWindow(models.Model):
     """No problem is alerted inside a window; one-off (starts_at..ends_at) or recurring (cron + length)."""
 

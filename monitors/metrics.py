@@ -6,8 +6,9 @@ monitor rows, so nothing is kept between requests and every worker answers the s
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from typing import Protocol
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
@@ -19,6 +20,15 @@ from monitors.models import Monitor, MonitorStatus, Project
 from monitors.selectors import monitors_in_scope, project_by_status_key
 
 LABELS = ["monitor", "name", "tags"]
+
+
+class Collector(Protocol):
+    def collect(self) -> Iterable[Metric]: ...
+
+
+# Other apps add their own families (alerts: deliveries) from AppConfig.ready, so this module
+# needs no import of them: a factory gets the scraped project and the scrape's time.
+EXTRA_COLLECTORS: list[Callable[[Project, datetime], Collector]] = []
 
 
 class MonitorCollector:
@@ -61,8 +71,11 @@ class MonitorCollector:
 
 
 def exposition(*, project: Project, tag: str | None = None) -> bytes:
+    now = timezone.now()
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(MonitorCollector(list(monitors_in_scope(project=project, tag=tag)), timezone.now()))
+    registry.register(MonitorCollector(list(monitors_in_scope(project=project, tag=tag)), now))
+    for make_collector in EXTRA_COLLECTORS:
+        registry.register(make_collector(project, now))
     return generate_latest(registry)
 
 

@@ -166,6 +166,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 1.0,
         "options": {"expires": 5},
     },
+    # Not routed to housekeeping: it proves a delivery worker is alive (see /healthz).
+    "delivery-heartbeat": {
+        "task": "alerts.delivery.tasks.delivery_heartbeat",
+        "schedule": 5.0,
+        "options": {"expires": 30},
+    },
     "schedule-reminders": {
         "task": "alerts.delivery.tasks.schedule_reminders",
         "schedule": 60.0,
@@ -186,6 +192,10 @@ WEBHOOKS_ALLOW_PRIVATE_IPS = envbool("WEBHOOKS_ALLOW_PRIVATE_IPS", False)
 APPRISE_ENABLED = envbool("APPRISE_ENABLED", False)
 # The sweeper is considered dead (and /healthz answers 503) past this age.
 SWEEPER_MAX_AGE_SECONDS = envint("SWEEPER_MAX_AGE_SECONDS", 60)
+# /healthz answers 503 when no delivery worker reported for this long, or a due notification
+# has waited this long.
+HEALTH_DELIVERY_MAX_AGE = envint("HEALTH_DELIVERY_MAX_AGE", 60)
+HEALTH_OUTBOX_MAX_AGE = envint("HEALTH_OUTBOX_MAX_AGE", 300)
 # A heartbeat gap longer than this is our own outage: deadlines inside it get it back as grace.
 SWEEPER_OUTAGE_SECONDS = envint("SWEEPER_OUTAGE_SECONDS", 15)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from alerts.delivery.dispatch import notifications_dispatch
+from alerts.delivery.heartbeat import delivery_heartbeat_record
 from alerts.delivery.outbox import notification_deliver
 from alerts.delivery.reminders import reminders_schedule
 
@@ -16,7 +17,14 @@ def dispatch_notifications() -> int:
 
 @shared_task(name="alerts.delivery.tasks.deliver_notification", ignore_result=True)
 def deliver_notification(notification_id: int, attempt_count: int) -> None:
+    delivery_heartbeat_record()
     notification_deliver(notification_id=notification_id, attempt_count=attempt_count)
+
+
+@shared_task(name="alerts.delivery.tasks.delivery_heartbeat", ignore_result=True)
+def delivery_heartbeat() -> None:
+    """Routed to the delivery queue: only a delivery worker can run it."""
+    delivery_heartbeat_record()
 
 
 @shared_task(name="alerts.delivery.tasks.schedule_reminders", ignore_result=True)

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from alerts.delivery.heartbeat import delivery_heartbeat_record
 from alerts.models import Channel, Incident, MaintenanceWindow, Notification
 from alerts.tasks import sweep
 from monitors.models import Monitor, MonitorStatus, Project, SweeperHeartbeat
@@ -442,12 +443,19 @@ def test_an_outage_of_the_sweeper_extends_grace_and_says_so(
 
 
 def test_healthz_reports_the_sweeper_age(clock: Clock, client: Client, db: None) -> None:
+    delivery_heartbeat_record()
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["reason"] == "the sweeper has never run"
     run_sweeper()
     body = client.get("/healthz").json()
-    assert body == {"status": "ok", "database": "ok", "sweeper_age_s": 0.0}
+    assert body == {
+        "status": "ok",
+        "database": "ok",
+        "sweeper_age_s": 0.0,
+        "delivery_age_s": 0.0,
+        "outbox_oldest_s": 0.0,
+    }
     clock.at(61)
     response = client.get("/healthz")
     assert response.status_code == 503

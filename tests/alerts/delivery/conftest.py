@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.alerts.delivery.celery_workers import Workers
 from tests.alerts.loopback import HttpReceiver, SmtpSink
 
 
@@ -32,3 +34,12 @@ def smtp_sink(settings: Any) -> Iterator[SmtpSink]:
         settings.EMAIL_HOST_USER = ""
         settings.EMAIL_HOST_PASSWORD = ""
         yield sink
+
+
+@pytest.fixture
+def workers(tmp_path: Path) -> Iterator[Workers]:
+    """Real delivery workers; every one started is killed at the end."""
+    running = Workers(tmp_path)
+    yield running
+    for worker in running.started:
+        running.kill(worker)
