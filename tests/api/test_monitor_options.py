@@ -21,7 +21,7 @@ from tests.factories import MonitorFactory, ProjectFactory
 
 pytestmark = pytest.mark.django_db
 
-EMPTY = {"success": [], "failure": [], "start": []}
+EMPTY: dict[str, list[str]] = {"success": [], "failure": [], "start": []}
 
 
 def create(api: APIClient, **body: Any) -> Any:
