@@ -154,7 +154,8 @@ def _api_base(url: str) -> str:
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise HealthchecksImportError(
-            f"--url must be the Healthchecks site's http(s) address, e.g. https://hc.example.com (got {url!r})"
+            "--url must be the Healthchecks site's http(s) address, "
+            f"e.g. https://hc.example.com (got {url!r})"
         )
     path = parts.path.rstrip("/")
     path = re.sub(r"/api/v\d+$", "", path)

@@ -95,9 +95,8 @@ class Command(BaseCommand):
             for item in plan.monitors
         ]
         self._table(["action", "slug", "name", "schedule", "grace s", "paused", "ping uuid", "notes"], rows)
-        self.stdout.write(
-            f"{plan.count('create')} to create, {plan.count('update')} to update, {plan.count('skip')} skipped."
-        )
+        created, updated, skipped = (plan.count(action) for action in ("create", "update", "skip"))
+        self.stdout.write(f"{created} to create, {updated} to update, {skipped} skipped.")
         for note in plan.notes:
             self.stdout.write(note)
         if plan.channels:
