@@ -1,4 +1,4 @@
-"""Writes to a project's own settings: its name and its ping key (CONTRACT §4).
+"""Writes to projects: create one with its owner; its own settings, name and ping key (CONTRACT §4).
 
 The API and the web UI both call `project_update`; its rules are checked here once.
 """
@@ -6,11 +6,13 @@ The API and the web UI both call `project_update`; its rules are checked here on
 from __future__ import annotations
 
 import re
+import unicodedata
 import uuid
 
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 
-from monitors.models import Project
+from monitors.models import Membership, Project
 
 PING_KEY_CHARS = re.compile(r"^[A-Za-z0-9_-]+$")
 # Long enough not to be guessed (generated keys have 22 characters), short enough for the column.
@@ -46,7 +48,22 @@ def validate_project_name(value: str) -> str:
         raise ProjectError("name", "A name is required.")
     if len(name) > NAME_MAX_LENGTH:
         raise ProjectError("name", f"At most {NAME_MAX_LENGTH} characters.")
+    # Control characters (NUL among them) cannot be stored by PostgreSQL and show as nothing.
+    if any(unicodedata.category(char) == "Cc" for char in name):
+        raise ProjectError("name", "A project name cannot hold control characters.")
     return name
+
+
+def default_project_name(email: str) -> str:
+    return f"{email.split('@')[0]}'s project"[:NAME_MAX_LENGTH]
+
+
+def project_create(*, name: str, owner: User) -> Project:
+    """A new project whose one member is its owner (sign-up, `vigil_bootstrap`, the web UI)."""
+    with transaction.atomic():
+        project = Project.objects.create(name=validate_project_name(name))
+        Membership.objects.create(project=project, user=owner, is_owner=True)
+    return project
 
 
 def project_update(*, project: Project, name: str | None = None, ping_key: str | None = None) -> Project:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.models import User
 from django.db import connection
-from django.db.models import BooleanField, Q, QuerySet
+from django.db.models import BooleanField, Count, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
-from monitors.models import Monitor, Project
+from monitors.models import Monitor, MonitorStatus, Project
 
 
 def monitors_for_project(
@@ -54,3 +55,24 @@ def project_by_status_key(status_key: str) -> Project | None:
 
 def project_by_badge_key(badge_key: str) -> Project | None:
     return Project.objects.filter(badge_key=badge_key).first()
+
+
+def projects_of_user(*, user: User) -> QuerySet[Project]:
+    return Project.objects.filter(membership__user=user).order_by("name", "id")
+
+
+def status_counts(*, project: Project) -> dict[str, int]:
+    """Monitors of the project per status, every status present (0 when none)."""
+    counts = dict.fromkeys(MonitorStatus.values, 0)
+    rows = Monitor.objects.filter(project=project).values_list("status").annotate(count=Count("id"))
+    for status, count in rows.order_by():
+        counts[status] = count
+    return counts
+
+
+def project_tags(*, project: Project) -> list[str]:
+    """Every tag used in the project, sorted, from one query."""
+    tags: set[str] = set()
+    for monitor_tags in Monitor.objects.filter(project=project).values_list("tags", flat=True):
+        tags.update(tag for tag in monitor_tags or () if isinstance(tag, str))
+    return sorted(tags, key=str.casefold)

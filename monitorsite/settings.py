@@ -91,6 +91,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "monitors.context_processors.project_access",
             ],
         },
     },
@@ -204,6 +205,16 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
+
+# Web UI
+# Off: /accounts/signup/ answers 404 and the sign-in page does not offer it.
+REGISTRATION_OPEN = envbool("REGISTRATION_OPEN", True)
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+# Sign-in throttling (monitors.signin_throttle): failures per username and address.
+SIGNIN_MAX_FAILURES = envint("SIGNIN_MAX_FAILURES", 5)
+SIGNIN_LOCKOUT_SECONDS = envint("SIGNIN_LOCKOUT_SECONDS", 15 * 60)
+# Seconds between the dashboard's refreshes while its tab is visible.
+DASHBOARD_REFRESH_SECONDS = envint("DASHBOARD_REFRESH_SECONDS", 5)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

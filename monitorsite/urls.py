@@ -9,4 +9,5 @@ urlpatterns = [
     path("", include("monitors.public_urls")),
     path("api/v1/", include("monitorsite.api_urls")),
     path("admin/", admin.site.urls),
+    path("", include("monitors.urls")),
 ]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.db import connection
+from django.test.utils import override_settings
 from rest_framework.test import APIClient
 
 from monitors.api_keys import api_key_create
@@ -34,6 +36,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if ON_POSTGRES and reporter is not None and reporter.stats.get("skipped") and exitstatus == 0:
         reporter.write_line("FAILED: tests were skipped in the PostgreSQL pass", red=True)
         session.exitstatus = 1
+
+
+@pytest.fixture(autouse=True, scope="session")
+def fast_password_hashing() -> Iterator[None]:
+    """Signing in hashes passwords; the production hasher is slow on purpose, tests need not be."""
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
 
 
 @pytest.fixture

@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import factory
+from django.contrib.auth.models import User
 from django.utils import timezone
 
-from monitors.models import Monitor, MonitorStatus, Project
+from monitors.models import Membership, Monitor, MonitorStatus, Project
 from monitors.services import open_window
+
+PASSWORD = "correct horse battery"
 
 
 class ProjectFactory(factory.django.DjangoModelFactory[Project]):
@@ -39,3 +42,21 @@ class MonitorFactory(factory.django.DjangoModelFactory[Monitor]):
         open_window(monitor, start=monitor.created_at)
         monitor.save()
         return monitor
+
+
+class UserFactory(factory.django.DjangoModelFactory[User]):
+    """A user named by e-mail, as sign-up makes them; the password is `PASSWORD`."""
+
+    class Meta:
+        model = User
+
+    email = factory.Sequence(lambda n: f"user{n}@example.com")
+    username = factory.SelfAttribute("email")
+    password = factory.django.Password(PASSWORD)
+
+
+def member(project: Project, **fields: Any) -> User:
+    """A new user who is a member (owner) of `project`."""
+    user = UserFactory.create(**fields)
+    Membership.objects.create(project=project, user=user, is_owner=True)
+    return user

@@ -10,7 +10,8 @@ from django.core.validators import validate_email
 from django.db import transaction
 
 from monitors.api_keys import api_key_create
-from monitors.models import Membership, Project
+from monitors.models import Membership
+from monitors.projects import ProjectError, default_project_name, project_create
 
 
 class Command(BaseCommand):
@@ -42,8 +43,10 @@ class Command(BaseCommand):
                 self.stdout.write(f"Reusing user {email} (password updated)")
             membership = Membership.objects.filter(user=user, is_owner=True).select_related("project").first()
             if membership is None:
-                owned = Project.objects.create(name=project or f"{email.split('@')[0]}'s project")
-                Membership.objects.create(project=owned, user=user, is_owner=True)
+                try:
+                    owned = project_create(name=project or default_project_name(email), owner=user)
+                except ProjectError as error:
+                    raise CommandError(f"--project: {error.message}") from None
                 self.stdout.write(f"Created project {owned.name!r}")
             else:
                 owned = membership.project

@@ -1,0 +1,24 @@
+"""The web UI's pages: accounts, projects, the dashboard and monitor pages."""
+
+from django.urls import URLPattern, URLResolver, include, path
+
+from monitors.views import accounts, dashboard, monitors, projects
+
+account_patterns: list[URLPattern | URLResolver] = [
+    path("login/", accounts.SigninView.as_view(), name="login"),
+    path("signup/", accounts.signup, name="signup"),
+    path("password_reset/", accounts.PasswordResetView.as_view(), name="password_reset"),
+    # logout (POST), password_change(_done), password_reset_done/confirm/complete.
+    path("", include("django.contrib.auth.urls")),
+]
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("", dashboard.dashboard, name="dashboard"),
+    path("accounts/", include(account_patterns)),
+    path("projects/", projects.project_list, name="project-list"),
+    path("projects/<int:project_id>/", dashboard.project_dashboard, name="project-dashboard"),
+    path("projects/<int:project_id>/settings/", projects.project_settings, name="project-settings"),
+    path("projects/<int:project_id>/incidents/", projects.project_incidents, name="project-incidents"),
+    path("projects/<int:project_id>/channels/", projects.project_channels, name="project-channels"),
+    path("monitors/<int:monitor_id>/", monitors.monitor_detail, name="monitor-detail"),
+]
