@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test lint typecheck pytest bench-ping bench-sweep clean
+.PHONY: run test lint typecheck pytest bench-ping bench-sweep bench-pages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,9 @@ bench-ping: $(VENV)/.installed-dev
 
 bench-sweep: $(VENV)/.installed-dev
 	$(BIN)/python bench/sweep.py
+
+bench-pages: $(VENV)/.installed-dev
+	$(BIN)/python bench/pages.py
 
 clean:
 	rm -rf $(VENV) var staticfiles

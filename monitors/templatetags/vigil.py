@@ -73,16 +73,23 @@ def duration_ms(milliseconds: int | None) -> str:
     return duration_words(milliseconds / 1000)
 
 
-def _tick_title(run: RecentRun) -> str:
-    parts = [run.outcome.label]
-    moment = run.started_at or run.finished_at
-    if moment is not None:
-        parts.append(_utc(moment).strftime("%Y-%m-%d %H:%M UTC"))
+# Each tick's markup up to its title's first word, per outcome.
+_TICK_OPENINGS = {
+    outcome: f'<span class="tick tick-{outcome.value}" title="{outcome.label}' for outcome in RunOutcome
+}
+
+
+def _tick(run: RecentRun) -> str:
+    """One tick. Built as a plain string (a thousand rows of thirty): every part of it is an
+    enum value, a number or a formatted date, never user input, so nothing needs escaping."""
+    tick = _TICK_OPENINGS[run.outcome]
+    if run.at is not None:
+        tick += f" · {run.at} UTC"
     if run.duration_ms is not None:
-        parts.append(duration_ms(run.duration_ms))
+        tick += f" · {duration_ms(run.duration_ms)}"
     if run.exit_code is not None:
-        parts.append(f"exit {run.exit_code}")
-    return " · ".join(parts)
+        tick += f" · exit {run.exit_code}"
+    return tick + '"></span>'
 
 
 @register.simple_tag
@@ -93,10 +100,8 @@ def run_strip(runs: Sequence[RecentRun]) -> SafeString:
     counts = Counter(run.outcome for run in runs)
     summary = ", ".join(f"{counts[outcome]} {outcome.label}" for outcome in RunOutcome if counts[outcome])
     label = f"Last {len(runs)} runs: {summary}" if len(runs) > 1 else f"Last run: {summary}"
-    ticks = format_html_join(
-        "", '<span class="tick tick-{}" title="{}"></span>', ((run.outcome, _tick_title(run)) for run in runs)
-    )
-    return format_html('<span class="ticks" role="img" aria-label="{}">{}</span>', label, ticks)
+    ticks = "".join(_tick(run) for run in runs)
+    return mark_safe(f'<span class="ticks" role="img" aria-label="{label}">{ticks}</span>')
 
 
 @register.simple_tag

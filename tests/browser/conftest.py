@@ -7,9 +7,12 @@ Fixtures for every page's browser tests:
 - `context` / `page`: a fresh browser context (1280x800) and its page, with `base_url` set,
   so `page.goto("/")` works. `phone` is a 375x740 touch context's page.
 - `signed_in`: a user with a project of their own, signed in in `context` (and `phone`).
+- `make_context(signed_in=…, **options)`: another context (e.g. `java_script_enabled=False`),
+  signed in as that user when given, closed after the test.
 - `screenshot("name")`: saves the page, whole, to var/screenshots/name.png.
 
-Without Chromium the tests skip, except in CI (`CI=true`), where they fail.
+Without Chromium the tests skip, except in CI (`CI=true`, or `VIGIL_REQUIRE_BROWSER=1` as
+`.ci/run` sets), where they fail.
 """
 
 from __future__ import annotations
@@ -51,7 +54,7 @@ PASSWORD = "correct horse battery"
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
         message = f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
-        if os.environ.get("CI") == "true":
+        if os.environ.get("CI") == "true" or os.environ.get("VIGIL_REQUIRE_BROWSER") == "1":
             pytest.fail(message)
         pytest.skip(message)
     # Playwright's sync API keeps an asyncio loop running in this thread, and Django refuses
@@ -137,6 +140,23 @@ def signed_in(
     for each in (context, phone_context):
         sign_in_context(each, live, email=email, password=PASSWORD)
     return SignedIn(user=user, project=project, email=email, password=PASSWORD)
+
+
+@pytest.fixture
+def make_context(browser: Browser, live: str) -> Iterator[Callable[..., BrowserContext]]:
+    made: list[BrowserContext] = []
+
+    def make(signed_in: SignedIn | None = None, **options: object) -> BrowserContext:
+        options.setdefault("viewport", DESKTOP)
+        context = _new_context(browser, live, **options)
+        made.append(context)
+        if signed_in is not None:
+            sign_in_context(context, live, email=signed_in.email, password=signed_in.password)
+        return context
+
+    yield make
+    for context in made:
+        context.close()
 
 
 @pytest.fixture

@@ -3,14 +3,15 @@ keeps its filters in the URL while it polls, fits a phone, and hides other peopl
 
 from __future__ import annotations
 
+import re
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import BrowserContext, Page, expect
 
-from monitors.models import Monitor, MonitorStatus
+from monitors.models import Membership, Monitor, MonitorStatus
 from tests.browser.conftest import SignedIn
 from tests.factories import MonitorFactory, ProjectFactory
 from tests.showcase import SHOWCASE, showcase_project
@@ -166,7 +167,9 @@ def test_dashboard_fits_a_phone_without_horizontal_scrolling(
     screenshot("dashboard-phone", on=phone)
 
 
-def test_another_users_project_is_not_found(page: Page, signed_in: SignedIn) -> None:
+def test_another_users_project_is_not_found(
+    page: Page, signed_in: SignedIn, screenshot: Callable[..., Path]
+) -> None:
     stranger = ProjectFactory.create(name="Someone else's")
     secret = MonitorFactory.create(project=stranger, name="Their job", status=MonitorStatus.DOWN)
     for path in (
@@ -179,3 +182,42 @@ def test_another_users_project_is_not_found(page: Page, signed_in: SignedIn) -> 
         assert response.status == 404, path
         expect(page.get_by_role("heading", level=1)).to_have_text("Nothing here")
         expect(page.locator("body")).not_to_contain_text("Someone else's")
+    screenshot("not-found")
+
+
+def test_with_javascript_off_the_dashboard_reads_and_filters(
+    make_context: Callable[..., BrowserContext], signed_in: SignedIn, live: str
+) -> None:
+    showcase_project(signed_in.project)
+    page = make_context(signed_in=signed_in, java_script_enabled=False).new_page()
+    page.goto("/")
+    expect(page.locator("table.monitors tbody tr")).to_have_count(len(SHOWCASE))
+    # Times keep their UTC text; the copy of exact times is in the title.
+    expect(page.locator(".live-note time")).to_contain_text("UTC")
+    page.get_by_label("Search").fill("backup")
+    page.get_by_role("button", name="Filter").click()
+    expect(page).to_have_url(f"{live}/?q=backup&status=&tag=")
+    expect(page.locator("table.monitors tbody tr")).to_have_count(1)
+
+
+def test_the_header_works_from_the_keyboard(page: Page, signed_in: SignedIn) -> None:
+    second = ProjectFactory.create(name="Second team")
+    Membership.objects.create(project=second, user=signed_in.user)
+    page.goto("/")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    switcher = page.locator(".switcher summary")
+    expect(switcher).to_be_focused()
+    outline = switcher.evaluate("element => getComputedStyle(element).outlineStyle")
+    assert outline != "none", "no visible focus"
+    page.keyboard.press("Enter")
+    for _ in range(3):  # the menu lists the projects by name
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.textContent") == "Second team":
+            break
+    expect(page.get_by_role("link", name="Second team")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Second team")
+    expect(page).to_have_url(re.compile(rf"/projects/{second.id}/$"))

@@ -34,3 +34,11 @@ def test_a_refused_name_creates_nothing() -> None:
     with pytest.raises(ProjectError):
         project_create(name=" ", owner=UserFactory.create())
     assert not Project.objects.exists()
+
+
+def test_the_api_applies_the_same_name_rule(project: Project) -> None:
+    from monitors.serializers import ProjectUpdateSerializer
+
+    refused = ProjectUpdateSerializer(data={"name": "bell\x07"})
+    assert not refused.is_valid()
+    assert refused.errors["name"] == ["A project name cannot hold control characters."]

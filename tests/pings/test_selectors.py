@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -24,6 +26,10 @@ def test_the_last_runs_of_each_monitor_oldest_first_in_one_query() -> None:
     assert [run.exit_code for run in runs[busy.id]][:2] == [15, 16]
     assert [run.id for run in runs[quiet.id]] == [run.id for run in quiet_runs]
     assert runs[idle.id] == []
+    newest = runs[busy.id][-1]
+    finished = busy_runs[-1].finished_at
+    assert finished is not None
+    assert newest.at == f"{finished.astimezone(UTC):%Y-%m-%d %H:%M}"
 
 
 def test_fewer_per_monitor_and_no_monitors() -> None:
