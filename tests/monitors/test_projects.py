@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import User
 
 from monitors.models import Membership, Project
 from monitors.projects import ProjectError, project_create, validate_project_name
@@ -42,3 +43,26 @@ def test_the_api_applies_the_same_name_rule(project: Project) -> None:
     refused = ProjectUpdateSerializer(data={"name": "bell\x07"})
     assert not refused.is_valid()
     assert refused.errors["name"] == ["A project name cannot hold control characters."]
+
+
+def test_vigil_bootstrap_makes_its_project_the_same_way() -> None:
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    call_command("vigil_bootstrap", "--email", "ops@example.com", "--password", "pw", stdout=StringIO())
+    membership = Membership.objects.select_related("project", "user").get(user__email="ops@example.com")
+    assert membership.is_owner
+    assert membership.project.name == "ops's project"
+    with pytest.raises(CommandError, match=r"--project: A project name cannot hold control characters\."):
+        call_command(
+            "vigil_bootstrap",
+            "--email",
+            "dev@example.com",
+            "--password",
+            "pw",
+            "--project",
+            "a\x07",
+            stdout=StringIO(),
+        )
+    assert not User.objects.filter(email="dev@example.com").exists()
