@@ -1,4 +1,4 @@
-"""The `vigil` command: run, ping, discover, status, history, last-failure, apply."""
+"""The `vigil` command: run, ping, discover, status, history, last-failure, stats, apply, celery."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from pathlib import Path
 
 from vigil_client import __version__, crontab, monitors_file, runner, tables
 from vigil_client.api import ApiClient, ApiError, JsonDict
+from vigil_client.joblog import JobLog
 from vigil_client.pings import (
     ConfigError,
     MetaValue,
@@ -119,14 +120,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         # Still run the job: a monitoring mistake must not cost the job itself.
         warn(f"{exc}; running the command unmonitored")
         target = None
-    session = PingSession(target, Transport(budget), warn)
+    log = JobLog()
+    session = PingSession(target, Transport(budget), warn, on_body_limit=log.set_limit)
     argv = runner.shell_argv(command) if args.shell else command
     # Lets the job send `vigil ping log --rid "$VIGIL_RID"` into the same run.
     env = {**os.environ, "VIGIL_RID": session.rid}
-    tail = runner.TailBuffer()
     session.start()  # In the background: the job starts now, whatever the server does.
-    status = runner.run_command(argv, tail, env=env)
-    session.finish(status, tail.getvalue(), meta or None)
+    status = runner.run_command(argv, log, env=env)
+    session.finish(status, log.getvalue(), meta or None)
     return status
 
 
@@ -313,33 +314,70 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
+    if args.slug and (args.all or args.monitor):
+        raise UsageError("history: give a slug, or --all / --monitor, not both")
+    filtered = args.failed or args.status or args.since or args.tag
+    if not (args.slug or args.all or args.monitor or args.tag):
+        raise UsageError("history: give a monitor's slug, or --all for every monitor's runs")
+    if args.failed and args.status and args.status != "failed":
+        raise UsageError("history: --failed and --status disagree")
     client = _api_client(args)
-    monitor = client.require_monitor(args.slug)
-    runs = list(itertools.islice(client.runs(monitor["id"]), max(0, args.limit)))
+    limit = max(0, args.limit)
+    slug = args.slug or args.monitor
+    monitor = client.require_monitor(slug) if slug else None
+    if monitor is not None and args.slug and not filtered:
+        # One monitor, unfiltered: its own runs list, which every server version has.
+        runs = list(itertools.islice(client.runs(monitor["id"]), limit))
+        total = None
+    else:
+        filters = {
+            "status": "failed" if args.failed else (args.status or ""),
+            "since": args.since or "",
+            "tag": args.tag or "",
+            "monitor": str(monitor["id"]) if monitor else "",
+        }
+        total, feed = client.run_feed(**filters)
+        runs = list(itertools.islice(feed, limit))
     if args.json:
         json.dump(runs, sys.stdout, indent=2)
         sys.stdout.write("\n")
-    else:
+        return 0
+    if args.slug and not filtered:
         sys.stdout.write(tables.history_table(runs))
+    else:
+        sys.stdout.write(tables.feed_table(runs))
+    if total is not None and total > len(runs):
+        _err(f"{len(runs)} of {total} runs shown, newest first (-n {total} shows all)")
     return 0
 
 
 def cmd_last_failure(args: argparse.Namespace) -> int:
     client = _api_client(args)
     monitor = client.require_monitor(args.slug)
-    for run in client.runs(monitor["id"]):
-        if run.get("status") != "failed":
-            continue
-        started = tables.format_local(tables.parse_time(run.get("started_at") or run.get("finished_at")))
-        code = run.get("exit_code")
-        _err(f"{args.slug}: failed run at {started}" + (f", exit code {code}" if code is not None else ""))
-        if run.get("log_truncated"):
-            _err("(log truncated: the server keeps only its end)")
-        log = str(run.get("log") or "")
-        sys.stdout.write(log if not log or log.endswith("\n") else log + "\n")
-        return 0
-    _err(f"{args.slug}: no failed runs")
-    return 1
+    run = client.last_failed_run(monitor["id"])
+    if run is None:
+        _err(f"{args.slug}: no failed runs")
+        return 1
+    started = tables.format_local(tables.parse_time(run.get("started_at") or run.get("finished_at")))
+    code = run.get("exit_code")
+    _err(f"{args.slug}: failed run at {started}" + (f", exit code {code}" if code is not None else ""))
+    if run.get("log_truncated"):
+        _err("(log truncated: the server keeps only its end)")
+    log = str(run.get("log") or "")
+    sys.stdout.write(log if not log or log.endswith("\n") else log + "\n")
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    client = _api_client(args)
+    monitor = client.require_monitor(args.slug)
+    stats = client.stats(monitor["id"])
+    if args.json:
+        json.dump(stats, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(tables.stats_text(monitor, stats))
+    return 0
 
 
 # ---- apply ----------------------------------------------------------------------------------
@@ -440,8 +478,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the API's JSON")
     p.set_defaults(handler=cmd_status)
 
-    p = sub.add_parser("history", parents=[common, api], help="recent runs of one monitor")
-    p.add_argument("slug")
+    p = sub.add_parser(
+        "history",
+        parents=[common, api],
+        help="recent runs of one monitor, or of all of them (--all)",
+        description="vigil history SLUG, or vigil history --all [--since 24h] [--failed] [--tag T]",
+    )
+    p.add_argument("slug", nargs="?", help="the monitor's slug")
+    p.add_argument("--all", action="store_true", help="runs of every monitor of the project, newest first")
+    p.add_argument("--monitor", metavar="SLUG", help="only this monitor's runs (with --all)")
+    p.add_argument("--tag", help="only runs of monitors with this tag")
+    p.add_argument("--since", help="only runs since then: 90m, 24h, 7d or an ISO 8601 time with a zone")
+    p.add_argument("--failed", action="store_true", help="only failed runs")
+    p.add_argument("--status", choices=["running", "success", "failed"], help="only runs in this status")
     p.add_argument("-n", "--limit", type=int, default=20, help="how many runs (default 20)")
     p.add_argument("--json", action="store_true", help="print the API's JSON")
     p.set_defaults(handler=cmd_history)
@@ -449,6 +498,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("last-failure", parents=[common, api], help="print the log of the last failed run")
     p.add_argument("slug")
     p.set_defaults(handler=cmd_last_failure)
+
+    p = sub.add_parser(
+        "stats", parents=[common, api], help="success rates, durations and failures of a monitor"
+    )
+    p.add_argument("slug")
+    p.add_argument("--json", action="store_true", help="print the API's JSON")
+    p.set_defaults(handler=cmd_stats)
 
     p = sub.add_parser("apply", parents=[common, api], help="create/update monitors from a TOML file")
     p.add_argument("file", help="monitors.toml")
