@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import itertools
 import json
 import os
@@ -15,8 +16,9 @@ import tempfile
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from vigil_client import __version__, crontab, monitors_file, runner, tables
+from vigil_client import __version__, beat, celery, crontab, monitors_file, runner, tables
 from vigil_client.api import ApiClient, ApiError, JsonDict
 from vigil_client.joblog import JobLog
 from vigil_client.pings import (
@@ -29,6 +31,7 @@ from vigil_client.pings import (
     parse_meta_pairs,
     send_ping,
 )
+from vigil_client.schedules import parse_duration
 from vigil_client.transport import Budget, Transport
 
 DEFAULT_TIMEOUT = 30.0
@@ -221,7 +224,7 @@ def _sync_discovered(client: ApiClient, lines: list[crontab.CronLine], default_t
         if current is None:
             client.create_monitor(payload)
             _err(f"created {job.slug} ({where})")
-        elif monitors_file._same("schedule", current.get("schedule"), payload["schedule"]):
+        elif monitors_file.same_field("schedule", current.get("schedule"), payload["schedule"]):
             _err(f"unchanged {job.slug} ({where})")
         else:
             # Only the schedule: a name or description edited on the server stays.
@@ -408,6 +411,99 @@ def cmd_apply(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- celery ---------------------------------------------------------------------------------
+
+
+def _load_celery_app(spec: str) -> Any:
+    """`proj.celery:app`, or `proj.celery` holding `app` or `celery`, imported as `celery -A` does."""
+    module_name, _, attribute = spec.partition(":")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:  # The user's own module: anything can go wrong in it.
+        raise UsageError(f"celery: cannot import {module_name!r}: {exc!r}") from None
+    for name in [attribute] if attribute else ["app", "celery"]:
+        app = getattr(module, name, None)
+        if app is not None and hasattr(app, "conf"):
+            return app
+    wanted = repr(attribute) if attribute else "'app' or 'celery'"
+    raise UsageError(f"celery: {module_name!r} has no Celery app named {wanted} (give --app MODULE:NAME)")
+
+
+def cmd_celery(args: argparse.Namespace) -> int:
+    try:
+        grace = parse_duration(args.grace, "--grace") if args.grace is not None else None
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    entries = celery.app_entries(_load_celery_app(args.app))
+    if not entries:
+        _err(f"{args.app}: no beat entries (app.conf.beat_schedule is empty)")
+        return 0
+    client = _api_client(args)
+    synced = {}
+    if args.apply:
+        synced = {
+            result.entry.slug: result for result in beat.sync_beat_monitors(client, entries, grace=grace)
+        }
+    states = beat.beat_report(client, entries)
+    if args.json:
+        report = [_celery_json(state, synced.get(state.entry.slug)) for state in states]
+        json.dump(report, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    now = datetime.now(UTC)
+    rows = [_celery_row(state, synced.get(state.entry.slug), now) for state in states]
+    sys.stdout.write(tables.render_table(["ENTRY", "TASK", "SCHEDULE", "STATUS", "LAST PING", "NOTE"], rows))
+    never = [state.entry.slug for state in states if state.never_pinged]
+    if never:
+        sys.stdout.write(f"\nNever pinged ({len(never)} of {len(states)}): {', '.join(never)}\n")
+    else:
+        sys.stdout.write(f"\nAll {len(states)} beat entries have pinged.\n")
+    return 0
+
+
+def _celery_row(state: beat.EntryState, result: beat.Synced | None, now: datetime) -> list[str]:
+    entry, monitor = state.entry, state.monitor or {}
+    if result is not None and result.action != "skipped":
+        note = result.action + (f": {result.detail}" if result.action in ("failed", "updated") else "")
+    elif entry.schedule is None:
+        note = f"not mapped: {entry.problem}"
+    elif not monitor:
+        note = "no monitor yet (--apply creates it)"
+    elif not monitors_file.same_field("schedule", monitor.get("schedule"), entry.schedule):
+        note = f"monitor has {monitors_file.show_schedule(monitor.get('schedule'))} (--apply updates it)"
+    else:
+        note = "ok"
+    last_ping = tables.relative_time(tables.parse_time(monitor.get("last_ping_at")), now)
+    return [
+        entry.slug,
+        entry.task,
+        entry.describe() if entry.schedule else "-",
+        str(monitor.get("status") or "-"),
+        "never" if state.never_pinged else last_ping,
+        note,
+    ]
+
+
+def _celery_json(state: beat.EntryState, result: beat.Synced | None) -> JsonDict:
+    entry, monitor = state.entry, state.monitor or {}
+    return {
+        "entry": entry.name,
+        "slug": entry.slug,
+        "task": entry.task,
+        "schedule": entry.schedule,
+        "grace_seconds": entry.grace_seconds,
+        "not_mapped": entry.problem,
+        "action": result.action if result is not None else None,
+        "detail": result.detail if result is not None else None,
+        "monitor": monitor.get("id"),
+        "status": monitor.get("status"),
+        "last_ping_at": monitor.get("last_ping_at"),
+        "never_pinged": state.never_pinged,
+    }
+
+
 # ---- argument parsing -------------------------------------------------------------------------
 
 
@@ -505,6 +601,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("slug")
     p.add_argument("--json", action="store_true", help="print the API's JSON")
     p.set_defaults(handler=cmd_stats)
+
+    p = sub.add_parser(
+        "celery",
+        parents=[common, api],
+        help="Celery beat entries: their monitors' schedules, and which never pinged",
+        description="Reads a Celery app's beat schedule; --apply gives each entry's monitor its schedule.",
+    )
+    p.add_argument("--app", required=True, help="the Celery app, as for `celery -A`: MODULE or MODULE:NAME")
+    p.add_argument("--apply", action="store_true", help="create or update the monitors")
+    p.add_argument("--grace", help="grace for every monitor (default: one period, from 1 minute to 1 hour)")
+    p.add_argument("--json", action="store_true", help="print the entries as JSON")
+    p.set_defaults(handler=cmd_celery)
 
     p = sub.add_parser("apply", parents=[common, api], help="create/update monitors from a TOML file")
     p.add_argument("file", help="monitors.toml")

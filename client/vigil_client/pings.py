@@ -207,7 +207,7 @@ class PingSession:
         self._start_thread: threading.Thread | None = None
         self._start_outcome: PingOutcome | None = None
 
-    def start(self, before: Callable[[], None] | None = None) -> None:
+    def start(self, before: Callable[[], object] | None = None) -> None:
         """Send the start ping without blocking the caller; `before` runs first in the thread."""
         if self.target is None:
             return

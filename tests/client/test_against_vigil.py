@@ -22,6 +22,7 @@ import pytest
 from pytest_django.fixtures import Settings
 from pytest_django.live_server_helper import LiveServer
 from vigil_client import current_run, monitor, tables
+from vigil_client.celery import enable_celery_monitoring
 
 from alerts.models import Channel
 from monitors.api_keys import api_key_create
@@ -55,7 +56,11 @@ class LiveVigil:
         return client_env(**{**configured, **extra})
 
     def __call__(
-        self, *args: str, env: dict[str, str] | None = None, input: bytes | None = None
+        self,
+        *args: str,
+        env: dict[str, str] | None = None,
+        input: bytes | None = None,
+        cwd: Path | None = None,
     ) -> subprocess.CompletedProcess[bytes]:
         return subprocess.run(
             [str(VIGIL), *args],
@@ -64,6 +69,7 @@ class LiveVigil:
             capture_output=True,
             timeout=60,
             check=False,
+            cwd=cwd,
         )
 
 
@@ -861,6 +867,99 @@ def test_sdk_sys_exit_code_and_async_functions(sdk_env: LiveVigil, caplog: pytes
     awaited = Run.objects.get(monitor__project=sdk_env.project, monitor__slug="async-job")
     assert awaited.status == RunStatus.SUCCESS
     assert no_client_warnings(caplog)
+
+
+# ---- Celery beat entries --------------------------------------------------------------------------
+
+BEAT_JOBS = """\
+from datetime import timedelta
+
+from celery import Celery
+from celery.schedules import crontab
+
+app = Celery("beat_jobs", set_as_current=False)
+app.conf.timezone = "Europe/Berlin"
+app.conf.beat_schedule = {
+    "every-minute": {"task": "beat_jobs.tick", "schedule": 60.0},
+    "weekly-report": {"task": "beat_jobs.report", "schedule": crontab(minute=0, hour=6, day_of_week="mon")},
+    "hourly-sync": {"task": "beat_jobs.sync", "schedule": timedelta(hours=1)},
+    "odd-one": {"task": "beat_jobs.odd", "schedule": crontab(minute=0, day_of_month=1, day_of_week=1)},
+}
+
+
+@app.task(name="beat_jobs.tick")
+def tick():
+    return "tick"
+"""
+
+
+def test_celery_beat_entries_get_honest_monitors_and_the_silent_ones_are_listed(
+    live: LiveVigil, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "beat_jobs.py").write_text(BEAT_JOBS)
+    # Made by an earlier first ping (?create=1): the server's default day, and it did ping.
+    weekly = MonitorFactory.create(
+        project=live.project, slug="weekly-report", name="Weekly report", interval_seconds=86400
+    )
+    Monitor.objects.filter(id=weekly.id).update(last_ping_at=weekly.created_at)
+
+    applied = live("celery", "--app", "beat_jobs:app", "--apply", cwd=tmp_path)
+
+    assert applied.returncode == 0, applied.stderr
+    monitors = {m.slug: m for m in Monitor.objects.filter(project=live.project)}
+    assert sorted(monitors) == ["every-minute", "hourly-sync", "weekly-report"]
+    assert (monitors["every-minute"].schedule, monitors["every-minute"].grace_seconds) == (
+        {"kind": "interval", "seconds": 60},
+        60,
+    )
+    assert monitors["every-minute"].tags == ["celery"]
+    assert monitors["hourly-sync"].schedule == {"kind": "interval", "seconds": 3600}
+    assert monitors["weekly-report"].schedule == {
+        "kind": "cron",
+        "expression": "0 6 * * 1",
+        "timezone": "Europe/Berlin",
+    }
+    assert monitors["weekly-report"].name == "Weekly report"  # Only the schedule is synced.
+    rows = {line.split()[0]: line for line in lines(applied.stdout)[1:5]}
+    assert "created" in rows["every-minute"]
+    assert "updated: every 1d -> cron 0 6 * * 1 (Europe/Berlin)" in rows["weekly-report"]
+    assert "not mapped: day_of_month and day_of_week are both set" in rows["odd-one"]
+    assert lines(applied.stdout)[-1] == "Never pinged (3 of 4): every-minute, hourly-sync, odd-one"
+
+    # A worker with the integration enabled runs one of the tasks.
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "beat_jobs", raising=False)
+    from beat_jobs import app  # type: ignore[import-not-found]
+
+    handle = enable_celery_monitoring(
+        app, server=live.url, ping_key=live.project.ping_key, api_key=live.api_key, timeout=10
+    )
+    try:
+        assert app.tasks["beat_jobs.tick"].apply().get() == "tick"
+        assert handle.synced.wait(10)
+    finally:
+        handle.disconnect()
+        sys.modules.pop("beat_jobs", None)
+    assert [r.action for r in handle.sync_results] == ["unchanged", "unchanged", "unchanged", "skipped"]
+    run = Run.objects.get(monitor=monitors["every-minute"])
+    assert run.status == RunStatus.SUCCESS
+
+    report = live("celery", "--app", "beat_jobs", "--json", cwd=tmp_path)
+
+    assert report.returncode == 0, report.stderr
+    entries = {entry["slug"]: entry for entry in json.loads(report.stdout)}
+    assert {slug for slug, entry in entries.items() if entry["never_pinged"]} == {"hourly-sync", "odd-one"}
+    assert entries["every-minute"]["last_ping_at"] is not None
+    assert entries["odd-one"]["monitor"] is None
+    assert entries["weekly-report"]["schedule"]["expression"] == "0 6 * * 1"
+    assert Monitor.objects.filter(project=live.project).count() == 3  # No --apply: nothing written.
+
+
+def test_celery_command_with_a_module_that_is_not_there(live: LiveVigil, tmp_path: Path) -> None:
+    result = live("celery", "--app", "no_such_module:app", cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert "cannot import 'no_such_module'" in result.stderr.decode()
 
 
 # ---- installing the client on a job host -------------------------------------------------------
