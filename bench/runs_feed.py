@@ -21,6 +21,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,7 +62,8 @@ def _seed_runs(streams: list[tuple[list[int], int]]) -> None:
     days; all streams inserted in time order, so ids interleave as real traffic does."""
     from django.db import connection
 
-    parts, params = [], []
+    parts: list[str] = []
+    params: list[Any] = []
     for monitor_ids, runs in streams:
         parts.append(
             "SELECT %s::bigint[] AS ids, n, now() - make_interval(secs => (%s - n) * %s) AS at "

@@ -42,10 +42,10 @@ class EveryOtherDay(BaseSchedule):
         (crontab(minute=5, hour=4, day_of_month="1,15"), "5 4 1,15 * *"),
         (crontab(minute=0, hour=12, day_of_month=1, month_of_year="*/3"), "0 12 1 */3 *"),
         (crontab(minute="7-9,20-40/10"), "7-9,20,30,40 * * * *"),
-        (crontab(minute=0, hour={1, 2, 3, 4, 5, 6, 7, 8}), "0 1-8 * * *"),
+        (crontab(minute=0, hour=[1, 2, 3, 4, 5, 6, 7, 8]), "0 1-8 * * *"),
     ],
 )
-def test_crontab_entries_become_the_same_cron_expression(entry: crontab, expression: str) -> None:
+def test_crontab_entries_become_the_same_cron_expression(entry: Any, expression: str) -> None:
     mapped, _ = map_schedule(entry, "Europe/Berlin")
 
     assert mapped == {"kind": "cron", "expression": expression, "timezone": "Europe/Berlin"}
