@@ -239,6 +239,26 @@ def test_300_kb_on_both_streams_stores_head_and_tail_told_apart_and_last_failure
     assert "exit code 4" in last_failure.stderr.decode()
 
 
+def test_the_limit_the_server_announces_is_the_one_used(live: LiveVigil, settings: Settings) -> None:
+    settings.PING_BODY_LIMIT = 20_000
+    mon = MonitorFactory.create(project=live.project)
+
+    result = live(
+        "run", "--url", mon.ping_url, "--", sys.executable, "-u", "-c", BOTH_STREAMS, env=client_env()
+    )
+
+    assert result.returncode == 4
+    run = Run.objects.get(monitor=mon)
+    assert not run.log_truncated  # Sent within the server's limit: nothing cut by the server.
+    assert 19_000 < len(run.log.encode()) <= 20_000
+    match = CUT.search(run.log)
+    assert match is not None
+    assert match[2] == "20,000"
+    head, tail = run.log[: match.start()], run.log[match.end() :]
+    assert 0 in stream_lines(head.encode())["out"] + stream_lines(head.encode())["err"]
+    assert 1499 in stream_lines(tail.encode())["out"] + stream_lines(tail.encode())["err"]
+
+
 def test_output_that_is_not_utf8_still_records_the_run(live: LiveVigil) -> None:
     mon = MonitorFactory.create(project=live.project)
 
