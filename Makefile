@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test lint typecheck pytest bench-ping bench-sweep bench-pages clean
+.PHONY: run test lint typecheck pytest bench-ping bench-sweep bench-pages bench-runs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,9 @@ bench-sweep: $(VENV)/.installed-dev
 
 bench-pages: $(VENV)/.installed-dev
 	$(BIN)/python bench/pages.py
+
+bench-runs: $(VENV)/.installed-dev
+	$(BIN)/python bench/runs_feed.py
 
 clean:
 	rm -rf $(VENV) var staticfiles

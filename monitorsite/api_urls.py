@@ -3,7 +3,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.routers import DefaultRouter
 
 from monitors.api_views import ApiKeyViewSet, MetricsView, MonitorViewSet, ProjectView, api_not_found
-from pings.api_views import MonitorPingList, MonitorRunList
+from pings.api_views import MonitorPingList, MonitorRunList, MonitorStats, ProjectRunList
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -13,6 +13,8 @@ router.register("keys", ApiKeyViewSet, basename="apikey")
 urlpatterns = [
     path("monitors/<int:pk>/runs/", MonitorRunList.as_view(), name="monitor-runs"),
     path("monitors/<int:pk>/pings/", MonitorPingList.as_view(), name="monitor-pings"),
+    path("monitors/<int:pk>/stats/", MonitorStats.as_view(), name="monitor-stats"),
+    path("runs/", ProjectRunList.as_view(), name="runs"),
     path("project/", ProjectView.as_view(), name="project"),
     path("metrics/", MetricsView.as_view(), name="metrics"),
     path(

@@ -245,6 +245,7 @@ SPECTACULAR_SETTINGS = {
         "ProblemKindEnum": "alerts.models.ProblemKind",
         "ChannelKindEnum": "alerts.models.ChannelKind",
         "PingKindEnum": "pings.models.PingKind",
+        "RunStatusEnum": "pings.models.RunStatus",
         "MaintenanceKindEnum": ["one_off", "recurring"],
     },
     "POSTPROCESSING_HOOKS": [

@@ -50,6 +50,11 @@ class Run(models.Model):
             models.Index(fields=["monitor", "started_at"], name="run_open", condition=Q(status="running")),
             models.Index(fields=["monitor", "-id"], name="run_monitor_newest"),
             models.Index(fields=["monitor", "id"], name="run_unevaluated", condition=Q(evaluated=False)),
+            # The runs feed and a monitor's stats: per monitor and status, finished runs in time
+            # order (running ones are in run_open); counts over a window read the index alone.
+            models.Index(
+                fields=["monitor", "status", "finished_at", "id"], name="run_monitor_status_finished"
+            ),
         ]
 
 

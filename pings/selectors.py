@@ -1,14 +1,25 @@
-"""Reads of runs for pages: the recent runs of many monitors at once."""
+"""Reads of runs: the recent runs of many monitors at once (pages' strips), a project's runs
+feed, and one monitor's figures.
+
+Runs have no project column: the feed and the figures go through the project's monitors. The
+index `run_monitor_status_finished` (monitor, status, finished_at, id) serves them, with
+`run_open` (monitor, started_at of running runs) for runs still going.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import NamedTuple
 
 from django.db import connection
+from django.db.models import Count, Q, QuerySet
 
-from monitors.models import Monitor
+from monitors.models import Monitor, Project
+from monitors.selectors import with_tag
 from pings.models import Run, RunStatus
 
 RECENT_RUNS = 30
@@ -117,3 +128,104 @@ def recent_runs(*, monitor_ids: Sequence[int], per_monitor: int = RECENT_RUNS) -
             )
         )
     return runs
+
+
+FINISHED = [RunStatus.SUCCESS, RunStatus.FAILED]
+STATS_WINDOWS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
+# Duration percentiles: successful runs with a duration that finished in the last 30 days,
+# the newest DURATION_SAMPLE of them at most.
+DURATION_WINDOW = timedelta(days=30)
+DURATION_SAMPLE = 1000
+
+
+def runs_for_project(
+    *,
+    project: Project,
+    status: str | None = None,
+    since: datetime | None = None,
+    monitor_id: int | None = None,
+    tag: str | None = None,
+) -> QuerySet[Run]:
+    """The project's runs, newest first (in the order they were opened, as a monitor's runs list).
+
+    `since` keeps the runs heard of at or after it: finished then, or still running and
+    started then. Another project's monitor id matches nothing, as in every project-scoped list.
+    """
+    monitors = Monitor.objects.filter(project=project)
+    if monitor_id is not None:
+        monitors = monitors.filter(id=monitor_id)
+    if tag:
+        monitors = with_tag(monitors, tag)
+    # The ids first: a project has few monitors next to its runs, and the tag test is raw SQL
+    # on SQLite that cannot run inside a relabelled subquery.
+    monitor_ids = list(monitors.values_list("id", flat=True))
+    runs = Run.objects.filter(monitor_id__in=monitor_ids)
+    if status:
+        runs = runs.filter(status=status)
+    if since is not None:
+        runs = runs.filter(_heard_since(since, status))
+    return runs.select_related("monitor").order_by("-id")
+
+
+def _heard_since(since: datetime, status: str | None) -> Q:
+    """Written per status so that each part is a range of one index."""
+    running = Q(status=RunStatus.RUNNING, started_at__gte=since)
+    finished = Q(status__in=FINISHED, finished_at__gte=since)
+    if status == RunStatus.RUNNING:
+        return running
+    if status:
+        return finished
+    return running | finished
+
+
+@dataclass(frozen=True)
+class RunStats:
+    success_rate: dict[str, float | None]
+    duration_ms: dict[str, int | None]
+    failures_24h: int
+    last_failure: Run | None
+
+
+def monitor_run_stats(*, monitor: Monitor, now: datetime) -> RunStats:
+    """Success rates, duration percentiles, recent failures and the last failure: three queries.
+
+    A success rate is successful / finished runs among those that finished in the window
+    (None without any). Percentiles are nearest-rank over the newest DURATION_SAMPLE
+    successful runs with a duration that finished in the last DURATION_WINDOW.
+    """
+    finished = Run.objects.filter(monitor=monitor, status__in=FINISHED, finished_at__lte=now)
+    oldest = now - max(STATS_WINDOWS.values())
+    windows = {name: Q(finished_at__gte=now - length) for name, length in STATS_WINDOWS.items()}
+    counts = finished.filter(finished_at__gte=oldest).aggregate(
+        **{f"all_{name}": Count("id", filter=window) for name, window in windows.items()},
+        **{
+            f"ok_{name}": Count("id", filter=window & Q(status=RunStatus.SUCCESS))
+            for name, window in windows.items()
+        },
+    )
+    success_rate = {
+        name: round(counts[f"ok_{name}"] / counts[f"all_{name}"], 4) if counts[f"all_{name}"] else None
+        for name in STATS_WINDOWS
+    }
+    recent_durations = (
+        finished.filter(status=RunStatus.SUCCESS, finished_at__gte=now - DURATION_WINDOW)
+        .exclude(duration_ms=None)
+        .order_by("-finished_at", "-id")
+        .values_list("duration_ms", flat=True)[:DURATION_SAMPLE]
+    )
+    durations = sorted(d for d in recent_durations if d is not None)
+    last_failure = finished.filter(status=RunStatus.FAILED).order_by("-finished_at", "-id").first()
+    return RunStats(
+        success_rate=success_rate,
+        duration_ms={"p50": nearest_rank(durations, 50), "p95": nearest_rank(durations, 95)},
+        failures_24h=counts["all_24h"] - counts["ok_24h"],
+        last_failure=last_failure,
+    )
+
+
+def nearest_rank(ordered: list[int], percent: int) -> int | None:
+    """The smallest value with at least `percent` % of the values at or below it: one that
+    really occurred, never an interpolation."""
+    if not ordered:
+        return None
+    return ordered[max(0, math.ceil(percent / 100 * len(ordered)) - 1)]

@@ -84,18 +84,30 @@ class ApiClient:
 
     def iter_pages(self, path: str, params: Mapping[str, str] | None = None) -> Iterator[JsonDict]:
         """Every item of a paginated list, page by page, following `next` links."""
-        url: str | None = self.url(path, params)
-        seen: set[str] = set()
-        while url and url not in seen and len(seen) < MAX_PAGES:
-            seen.add(url)
-            page = self.request("GET", url)
-            if isinstance(page, list):  # An unpaginated list is fine too.
-                yield from page
-                return
-            if not isinstance(page, dict) or "results" not in page:
-                raise ApiError(f"GET {url}: expected a paginated list")
+        return self.paged(path, params)[1]
+
+    def paged(self, path: str, params: Mapping[str, str] | None = None) -> tuple[int, Iterator[JsonDict]]:
+        """(how many items the list holds, every item page by page): the first page is read now."""
+        url = self.url(path, params)
+        first = self.request("GET", url)
+        if isinstance(first, list):  # An unpaginated list is fine too.
+            return len(first), iter(first)
+        if not isinstance(first, dict) or "results" not in first:
+            raise ApiError(f"GET {url}: expected a paginated list")
+        count = first.get("count")
+        return (count if isinstance(count, int) else len(first["results"])), self._pages(url, first)
+
+    def _pages(self, url: str, page: JsonDict) -> Iterator[JsonDict]:
+        seen = {url}
+        while True:
             yield from page["results"]
-            url = self._follow(page["next"]) if page.get("next") else None
+            link = self._follow(page["next"]) if page.get("next") else None
+            if link is None or link in seen or len(seen) >= MAX_PAGES:
+                return
+            seen.add(link)
+            page = self.request("GET", link)
+            if not isinstance(page, dict) or "results" not in page:
+                raise ApiError(f"GET {link}: expected a paginated list")
 
     def list_all(self, path: str, params: Mapping[str, str] | None = None) -> list[JsonDict]:
         return list(self.iter_pages(path, params))
@@ -135,6 +147,24 @@ class ApiClient:
     def runs(self, monitor_id: Any) -> Iterator[JsonDict]:
         """Runs, newest first, fetched lazily page by page."""
         return self.iter_pages(f"monitors/{monitor_id}/runs/")
+
+    def run_feed(self, **filters: str) -> tuple[int, Iterator[JsonDict]]:
+        """The project's runs across monitors, newest first: `runs/` with status, since, monitor, tag."""
+        return self.paged("runs/", filters)
+
+    def last_failed_run(self, monitor_id: Any) -> JsonDict | None:
+        """The monitor's newest failed run; servers without `runs/` are searched run by run."""
+        try:
+            _, failed = self.run_feed(monitor=str(monitor_id), status="failed")
+            return next(failed, None)
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
+        return next((run for run in self.runs(monitor_id) if run.get("status") == "failed"), None)
+
+    def stats(self, monitor_id: Any) -> JsonDict:
+        result: JsonDict = self.request("GET", f"monitors/{monitor_id}/stats/")
+        return result
 
     def channels(self) -> list[JsonDict]:
         return self.list_all("channels/")

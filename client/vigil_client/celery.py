@@ -1,11 +1,13 @@
 """Report Celery beat tasks to Vigil through Celery's signals.
 
     from vigil_client.celery import enable_celery_monitoring
-    enable_celery_monitoring(app)  # VIGIL_SERVER and VIGIL_PING_KEY from the environment
+    enable_celery_monitoring(app)  # VIGIL_SERVER, VIGIL_PING_KEY (and VIGIL_API_KEY) from the environment
 
 Each entry of app.conf.beat_schedule becomes a monitor whose slug is the entry's name
-(sanitized), created on first ping (?create=1). Celery is imported only inside this module
-and only when monitoring is enabled: it is not a dependency of vigil-client.
+(sanitized). With an API key, the monitors are created or updated with the entries' own
+schedules (vigil_client.beat) before the first ping; without one, the first ping creates
+them with the server's default (?create=1). Celery is imported only inside this module and
+only when monitoring is enabled: it is not a dependency of vigil-client.
 """
 
 from __future__ import annotations
@@ -14,43 +16,17 @@ import logging
 import os
 import threading
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from vigil_client.crontab import sanitize_slug
+from vigil_client.api import ApiClient, ApiError
+from vigil_client.beat import BeatEntry, Synced, app_timezone, beat_entries, sync_beat_monitors
 from vigil_client.pings import ConfigError, OnceWarner, PingSession, PingTarget
+from vigil_client.schedules import parse_duration
 from vigil_client.transport import Budget, Transport
 
 logger = logging.getLogger("vigil_client")
 LOG_LIMIT = 100 * 1024
-
-
-@dataclass(frozen=True)
-class BeatEntry:
-    slug: str
-    task: str
-    args: tuple[Any, ...] | None
-    kwargs: dict[str, Any] | None
-
-
-def beat_entries(beat_schedule: Mapping[str, Any]) -> list[BeatEntry]:
-    entries = []
-    for name, entry in (beat_schedule or {}).items():
-        if not isinstance(entry, Mapping) or not entry.get("task"):
-            continue
-        slug = sanitize_slug(str(name)) or "celery-task"
-        args = entry.get("args")
-        kwargs = entry.get("kwargs")
-        entries.append(
-            BeatEntry(
-                slug,
-                str(entry["task"]),
-                tuple(args) if args is not None else None,
-                dict(kwargs) if kwargs is not None else None,
-            )
-        )
-    return entries
 
 
 @dataclass
@@ -61,6 +37,9 @@ class CeleryMonitoring:
     server: str
     ping_key: str
     timeout: float
+    # Set once the monitors have their schedules (or that was given up on).
+    synced: threading.Event = field(default_factory=threading.Event)
+    sync_results: list[Synced] = field(default_factory=list)
     _sessions: dict[str, PingSession] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _receivers: list[tuple[Any, Any]] = field(default_factory=list)
@@ -89,7 +68,23 @@ class CeleryMonitoring:
         session = PingSession(target, Transport(Budget(self.timeout)), warn, rid=_rid(task_id))
         with self._lock:
             self._sessions[task_id] = session
-        session.start()
+        # The first ping waits (in its background thread) for the monitors to get their
+        # schedules, or ?create=1 would make this one with the server's default instead.
+        session.start(before=lambda: self.synced.wait(self.timeout))
+
+    def sync(self, client: ApiClient, grace: int | None) -> None:
+        """Create or update the entries' monitors; problems are logged, never raised."""
+        try:
+            self.sync_results = sync_beat_monitors(client, self.entries, grace=grace)
+        except ApiError as exc:
+            logger.warning("vigil: could not give the Celery monitors their schedules: %s", exc)
+        except Exception:  # A bug here must never disturb the worker.
+            logger.exception("vigil: could not give the Celery monitors their schedules")
+        finally:
+            self.synced.set()
+        for result in self.sync_results:
+            if result.action == "failed":
+                logger.warning("vigil: monitor %r: %s", result.entry.slug, result.detail)
 
     def on_finish(self, task_id: str | None, ok: bool, log: str = "") -> None:
         if task_id is None:
@@ -119,27 +114,56 @@ def _task_name(task: Any) -> str:
     return str(getattr(task, "name", "") or "")
 
 
+def app_entries(app: Any) -> list[BeatEntry]:
+    """The app's beat entries, their crontabs read in the app's time zone."""
+    conf = app.conf
+    return beat_entries(getattr(conf, "beat_schedule", None) or {}, timezone=app_timezone(conf))
+
+
 def enable_celery_monitoring(
     app: Any,
     server: str | None = None,
     ping_key: str | None = None,
     *,
+    api_key: str | None = None,
+    grace: int | str | None = None,
     timeout: float = 10.0,
 ) -> CeleryMonitoring:
     """Ping Vigil for every run of a task listed in app.conf.beat_schedule.
 
     task_prerun sends start (in the background: the task is never delayed), task_success
     success, task_failure fail with the traceback as log. Connect it in the worker process.
+    With an API key (or VIGIL_API_KEY), each entry's monitor gets the entry's schedule, in a
+    background thread, before its first ping; `grace` (seconds or "10m") overrides the grace
+    derived from each schedule (one period, from a minute to an hour).
     """
     from celery import signals  # Lazy: celery is only needed by those who call this.
 
     server = server or os.environ.get("VIGIL_SERVER") or ""
     ping_key = ping_key or os.environ.get("VIGIL_PING_KEY") or ""
-    entries = beat_entries(getattr(app.conf, "beat_schedule", None) or {})
+    api_key = api_key or os.environ.get("VIGIL_API_KEY") or ""
+    grace_seconds = parse_duration(grace, "grace") if grace is not None else None
+    entries = app_entries(app)
     monitoring = CeleryMonitoring(entries, server, ping_key, timeout)
     if not server or not ping_key:
         logger.warning("vigil: Celery tasks not monitored: set VIGIL_SERVER and VIGIL_PING_KEY")
         return monitoring
+    for entry in entries:
+        if entry.problem:
+            logger.warning(
+                "vigil: beat entry %r keeps the server's default schedule: %s", entry.name, entry.problem
+            )
+    if api_key:
+        client = ApiClient(server, api_key, Transport(Budget(timeout)))
+        threading.Thread(
+            target=monitoring.sync, args=(client, grace_seconds), name="vigil-celery-sync", daemon=True
+        ).start()
+    else:
+        monitoring.synced.set()
+        logger.warning(
+            "vigil: VIGIL_API_KEY not set: Celery monitors made by their first ping get the server's "
+            "default schedule (1 day), not the beat schedule"
+        )
 
     def prerun(sender: Any = None, task_id: str | None = None, task: Any = None, **kw: Any) -> None:
         if task_id is not None:

@@ -1,9 +1,10 @@
-"""The `vigil` command: run, ping, discover, status, history, last-failure, apply."""
+"""The `vigil` command: run, ping, discover, status, history, last-failure, stats, apply, celery."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import itertools
 import json
 import os
@@ -15,9 +16,11 @@ import tempfile
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from vigil_client import __version__, crontab, monitors_file, runner, tables
+from vigil_client import __version__, beat, celery, crontab, monitors_file, runner, tables
 from vigil_client.api import ApiClient, ApiError, JsonDict
+from vigil_client.joblog import JobLog
 from vigil_client.pings import (
     ConfigError,
     MetaValue,
@@ -28,6 +31,7 @@ from vigil_client.pings import (
     parse_meta_pairs,
     send_ping,
 )
+from vigil_client.schedules import parse_duration
 from vigil_client.transport import Budget, Transport
 
 DEFAULT_TIMEOUT = 30.0
@@ -119,14 +123,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         # Still run the job: a monitoring mistake must not cost the job itself.
         warn(f"{exc}; running the command unmonitored")
         target = None
-    session = PingSession(target, Transport(budget), warn)
+    log = JobLog()
+    session = PingSession(target, Transport(budget), warn, on_body_limit=log.set_limit)
     argv = runner.shell_argv(command) if args.shell else command
     # Lets the job send `vigil ping log --rid "$VIGIL_RID"` into the same run.
     env = {**os.environ, "VIGIL_RID": session.rid}
-    tail = runner.TailBuffer()
     session.start()  # In the background: the job starts now, whatever the server does.
-    status = runner.run_command(argv, tail, env=env)
-    session.finish(status, tail.getvalue(), meta or None)
+    status = runner.run_command(argv, log, env=env)
+    session.finish(status, log.getvalue(), meta or None)
     return status
 
 
@@ -220,7 +224,7 @@ def _sync_discovered(client: ApiClient, lines: list[crontab.CronLine], default_t
         if current is None:
             client.create_monitor(payload)
             _err(f"created {job.slug} ({where})")
-        elif monitors_file._same("schedule", current.get("schedule"), payload["schedule"]):
+        elif monitors_file.same_field("schedule", current.get("schedule"), payload["schedule"]):
             _err(f"unchanged {job.slug} ({where})")
         else:
             # Only the schedule: a name or description edited on the server stays.
@@ -313,33 +317,70 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
+    if args.slug and (args.all or args.monitor):
+        raise UsageError("history: give a slug, or --all / --monitor, not both")
+    filtered = args.failed or args.status or args.since or args.tag
+    if not (args.slug or args.all or args.monitor or args.tag):
+        raise UsageError("history: give a monitor's slug, or --all for every monitor's runs")
+    if args.failed and args.status and args.status != "failed":
+        raise UsageError("history: --failed and --status disagree")
     client = _api_client(args)
-    monitor = client.require_monitor(args.slug)
-    runs = list(itertools.islice(client.runs(monitor["id"]), max(0, args.limit)))
+    limit = max(0, args.limit)
+    slug = args.slug or args.monitor
+    monitor = client.require_monitor(slug) if slug else None
+    if monitor is not None and args.slug and not filtered:
+        # One monitor, unfiltered: its own runs list, which every server version has.
+        runs = list(itertools.islice(client.runs(monitor["id"]), limit))
+        total = None
+    else:
+        filters = {
+            "status": "failed" if args.failed else (args.status or ""),
+            "since": args.since or "",
+            "tag": args.tag or "",
+            "monitor": str(monitor["id"]) if monitor else "",
+        }
+        total, feed = client.run_feed(**filters)
+        runs = list(itertools.islice(feed, limit))
     if args.json:
         json.dump(runs, sys.stdout, indent=2)
         sys.stdout.write("\n")
-    else:
+        return 0
+    if args.slug and not filtered:
         sys.stdout.write(tables.history_table(runs))
+    else:
+        sys.stdout.write(tables.feed_table(runs))
+    if total is not None and total > len(runs):
+        _err(f"{len(runs)} of {total} runs shown, newest first (-n {total} shows all)")
     return 0
 
 
 def cmd_last_failure(args: argparse.Namespace) -> int:
     client = _api_client(args)
     monitor = client.require_monitor(args.slug)
-    for run in client.runs(monitor["id"]):
-        if run.get("status") != "failed":
-            continue
-        started = tables.format_local(tables.parse_time(run.get("started_at") or run.get("finished_at")))
-        code = run.get("exit_code")
-        _err(f"{args.slug}: failed run at {started}" + (f", exit code {code}" if code is not None else ""))
-        if run.get("log_truncated"):
-            _err("(log truncated: the server keeps only its end)")
-        log = str(run.get("log") or "")
-        sys.stdout.write(log if not log or log.endswith("\n") else log + "\n")
-        return 0
-    _err(f"{args.slug}: no failed runs")
-    return 1
+    run = client.last_failed_run(monitor["id"])
+    if run is None:
+        _err(f"{args.slug}: no failed runs")
+        return 1
+    started = tables.format_local(tables.parse_time(run.get("started_at") or run.get("finished_at")))
+    code = run.get("exit_code")
+    _err(f"{args.slug}: failed run at {started}" + (f", exit code {code}" if code is not None else ""))
+    if run.get("log_truncated"):
+        _err("(log truncated: the server keeps only its end)")
+    log = str(run.get("log") or "")
+    sys.stdout.write(log if not log or log.endswith("\n") else log + "\n")
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    client = _api_client(args)
+    monitor = client.require_monitor(args.slug)
+    stats = client.stats(monitor["id"])
+    if args.json:
+        json.dump(stats, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(tables.stats_text(monitor, stats))
+    return 0
 
 
 # ---- apply ----------------------------------------------------------------------------------
@@ -368,6 +409,99 @@ def cmd_apply(args: argparse.Namespace) -> int:
         sys.stdout.flush()
     sys.stdout.write(monitors_file.format_summary(changes, dry_run=args.dry_run))
     return 0
+
+
+# ---- celery ---------------------------------------------------------------------------------
+
+
+def _load_celery_app(spec: str) -> Any:
+    """`proj.celery:app`, or `proj.celery` holding `app` or `celery`, imported as `celery -A` does."""
+    module_name, _, attribute = spec.partition(":")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:  # The user's own module: anything can go wrong in it.
+        raise UsageError(f"celery: cannot import {module_name!r}: {exc!r}") from None
+    for name in [attribute] if attribute else ["app", "celery"]:
+        app = getattr(module, name, None)
+        if app is not None and hasattr(app, "conf"):
+            return app
+    wanted = repr(attribute) if attribute else "'app' or 'celery'"
+    raise UsageError(f"celery: {module_name!r} has no Celery app named {wanted} (give --app MODULE:NAME)")
+
+
+def cmd_celery(args: argparse.Namespace) -> int:
+    try:
+        grace = parse_duration(args.grace, "--grace") if args.grace is not None else None
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    entries = celery.app_entries(_load_celery_app(args.app))
+    if not entries:
+        _err(f"{args.app}: no beat entries (app.conf.beat_schedule is empty)")
+        return 0
+    client = _api_client(args)
+    synced = {}
+    if args.apply:
+        synced = {
+            result.entry.slug: result for result in beat.sync_beat_monitors(client, entries, grace=grace)
+        }
+    states = beat.beat_report(client, entries)
+    if args.json:
+        report = [_celery_json(state, synced.get(state.entry.slug)) for state in states]
+        json.dump(report, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    now = datetime.now(UTC)
+    rows = [_celery_row(state, synced.get(state.entry.slug), now) for state in states]
+    sys.stdout.write(tables.render_table(["ENTRY", "TASK", "SCHEDULE", "STATUS", "LAST PING", "NOTE"], rows))
+    never = [state.entry.slug for state in states if state.never_pinged]
+    if never:
+        sys.stdout.write(f"\nNever pinged ({len(never)} of {len(states)}): {', '.join(never)}\n")
+    else:
+        sys.stdout.write(f"\nAll {len(states)} beat entries have pinged.\n")
+    return 0
+
+
+def _celery_row(state: beat.EntryState, result: beat.Synced | None, now: datetime) -> list[str]:
+    entry, monitor = state.entry, state.monitor or {}
+    if result is not None and result.action != "skipped":
+        note = result.action + (f": {result.detail}" if result.action in ("failed", "updated") else "")
+    elif entry.schedule is None:
+        note = f"not mapped: {entry.problem}"
+    elif not monitor:
+        note = "no monitor yet (--apply creates it)"
+    elif not monitors_file.same_field("schedule", monitor.get("schedule"), entry.schedule):
+        note = f"monitor has {monitors_file.show_schedule(monitor.get('schedule'))} (--apply updates it)"
+    else:
+        note = "ok"
+    last_ping = tables.relative_time(tables.parse_time(monitor.get("last_ping_at")), now)
+    return [
+        entry.slug,
+        entry.task,
+        entry.describe() if entry.schedule else "-",
+        str(monitor.get("status") or "-"),
+        "never" if state.never_pinged else last_ping,
+        note,
+    ]
+
+
+def _celery_json(state: beat.EntryState, result: beat.Synced | None) -> JsonDict:
+    entry, monitor = state.entry, state.monitor or {}
+    return {
+        "entry": entry.name,
+        "slug": entry.slug,
+        "task": entry.task,
+        "schedule": entry.schedule,
+        "grace_seconds": entry.grace_seconds,
+        "not_mapped": entry.problem,
+        "action": result.action if result is not None else None,
+        "detail": result.detail if result is not None else None,
+        "monitor": monitor.get("id"),
+        "status": monitor.get("status"),
+        "last_ping_at": monitor.get("last_ping_at"),
+        "never_pinged": state.never_pinged,
+    }
 
 
 # ---- argument parsing -------------------------------------------------------------------------
@@ -440,8 +574,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the API's JSON")
     p.set_defaults(handler=cmd_status)
 
-    p = sub.add_parser("history", parents=[common, api], help="recent runs of one monitor")
-    p.add_argument("slug")
+    p = sub.add_parser(
+        "history",
+        parents=[common, api],
+        help="recent runs of one monitor, or of all of them (--all)",
+        description="vigil history SLUG, or vigil history --all [--since 24h] [--failed] [--tag T]",
+    )
+    p.add_argument("slug", nargs="?", help="the monitor's slug")
+    p.add_argument("--all", action="store_true", help="runs of every monitor of the project, newest first")
+    p.add_argument("--monitor", metavar="SLUG", help="only this monitor's runs (with --all)")
+    p.add_argument("--tag", help="only runs of monitors with this tag")
+    p.add_argument("--since", help="only runs since then: 90m, 24h, 7d or an ISO 8601 time with a zone")
+    p.add_argument("--failed", action="store_true", help="only failed runs")
+    p.add_argument("--status", choices=["running", "success", "failed"], help="only runs in this status")
     p.add_argument("-n", "--limit", type=int, default=20, help="how many runs (default 20)")
     p.add_argument("--json", action="store_true", help="print the API's JSON")
     p.set_defaults(handler=cmd_history)
@@ -449,6 +594,25 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("last-failure", parents=[common, api], help="print the log of the last failed run")
     p.add_argument("slug")
     p.set_defaults(handler=cmd_last_failure)
+
+    p = sub.add_parser(
+        "stats", parents=[common, api], help="success rates, durations and failures of a monitor"
+    )
+    p.add_argument("slug")
+    p.add_argument("--json", action="store_true", help="print the API's JSON")
+    p.set_defaults(handler=cmd_stats)
+
+    p = sub.add_parser(
+        "celery",
+        parents=[common, api],
+        help="Celery beat entries: their monitors' schedules, and which never pinged",
+        description="Reads a Celery app's beat schedule; --apply gives each entry's monitor its schedule.",
+    )
+    p.add_argument("--app", required=True, help="the Celery app, as for `celery -A`: MODULE or MODULE:NAME")
+    p.add_argument("--apply", action="store_true", help="create or update the monitors")
+    p.add_argument("--grace", help="grace for every monitor (default: one period, from 1 minute to 1 hour)")
+    p.add_argument("--json", action="store_true", help="print the entries as JSON")
+    p.set_defaults(handler=cmd_celery)
 
     p = sub.add_parser("apply", parents=[common, api], help="create/update monitors from a TOML file")
     p.add_argument("file", help="monitors.toml")

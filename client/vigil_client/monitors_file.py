@@ -221,7 +221,7 @@ def _norm_schedule(value: Any) -> Any:
     return value
 
 
-def _show_schedule(value: Any) -> str:
+def show_schedule(value: Any) -> str:
     norm = _norm_schedule(value)
     if isinstance(norm, tuple) and norm[0] == "cron":
         return f"cron {norm[1]!r} {norm[2]}"
@@ -234,7 +234,7 @@ def _show(value: Any) -> str:
     return "(none)" if value is None else json.dumps(value, ensure_ascii=False)
 
 
-def _same(key: str, old: Any, new: Any) -> bool:
+def same_field(key: str, old: Any, new: Any) -> bool:
     if key == "schedule":
         return bool(_norm_schedule(old) == _norm_schedule(new))
     if key == "tags" and isinstance(old, list) and isinstance(new, list):
@@ -292,10 +292,10 @@ def plan_changes(
                     continue
                 shown_old = _show(sorted(names_by_id.get(i, str(i)) for i in old or []))
                 shown_new = _show(sorted(spec.channel_names or []))
-            elif _same(key, old, new):
+            elif same_field(key, old, new):
                 continue
             elif key == "schedule":
-                shown_old, shown_new = _show_schedule(old), _show_schedule(new)
+                shown_old, shown_new = show_schedule(old), show_schedule(new)
             else:
                 shown_old, shown_new = _show(old), _show(new)
             change.diffs.append((key, shown_old, shown_new))

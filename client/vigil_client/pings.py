@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from vigil_client.joblog import parse_limit
 from vigil_client.transport import DeliveryError, RejectedError, Transport
 
 MetaValue = int | float | str | bool
@@ -125,6 +126,8 @@ def encode_body(log: bytes | None, meta: Meta | None) -> tuple[bytes, str]:
 class PingOutcome:
     ok: bool
     message: str = ""
+    # The server's `Ping-Body-Limit`: the bytes of a log it keeps (None when it does not say).
+    body_limit: int | None = None
 
 
 def send_ping(
@@ -141,14 +144,14 @@ def send_ping(
     url = target.url(kind, rid=rid)
     body, content_type = encode_body(log, meta)
     try:
-        transport.request("POST", url, body=body, headers={"Content-Type": content_type}, cap=cap)
+        response = transport.request("POST", url, body=body, headers={"Content-Type": content_type}, cap=cap)
     except RejectedError as exc:
         hint = {404: " (unknown monitor: check the URL or slug)", 400: " (malformed ping)"}
         return PingOutcome(False, f"ping {_kind_name(kind)} rejected: {exc}{hint.get(exc.status or 0, '')}")
     except DeliveryError as exc:
         budget = transport.budget.total
         return PingOutcome(False, f"ping {_kind_name(kind)} not delivered within {budget:g} s: {exc}")
-    return PingOutcome(True)
+    return PingOutcome(True, body_limit=parse_limit(response.header("Ping-Body-Limit")))
 
 
 def _kind_name(kind: PingKind) -> str:
@@ -193,15 +196,18 @@ class PingSession:
         warn: Callable[[str], None],
         *,
         rid: str | None = None,
+        on_body_limit: Callable[[int], None] | None = None,
     ) -> None:
         self.target = target
         self.transport = transport
         self.warn = warn
         self.rid = rid or str(uuid.uuid4())
+        # Told the server's log limit as soon as the start ping's answer says it.
+        self.on_body_limit = on_body_limit
         self._start_thread: threading.Thread | None = None
         self._start_outcome: PingOutcome | None = None
 
-    def start(self, before: Callable[[], None] | None = None) -> None:
+    def start(self, before: Callable[[], object] | None = None) -> None:
         """Send the start ping without blocking the caller; `before` runs first in the thread."""
         if self.target is None:
             return
@@ -214,6 +220,8 @@ class PingSession:
                 outcome = send_ping(
                     self.transport, target, "start", rid=self.rid, cap=self.transport.budget.total / 2
                 )
+                if outcome.body_limit is not None and self.on_body_limit is not None:
+                    self.on_body_limit(outcome.body_limit)
             except Exception as exc:  # A bug here must never disturb the job.
                 outcome = PingOutcome(False, f"start ping failed: {exc!r}")
             self._start_outcome = outcome

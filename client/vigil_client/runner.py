@@ -1,4 +1,4 @@
-"""Run a job: pass its output through untouched, keep a tail for the log, forward signals."""
+"""Run a job: pass its output through untouched, copy it into its log, forward signals."""
 
 from __future__ import annotations
 
@@ -12,32 +12,12 @@ import time
 from collections.abc import Mapping, Sequence
 from types import FrameType
 
-TAIL_BYTES = 10 * 1024
+from vigil_client.joblog import STDERR, STDOUT, JobLog
+
 FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 # After the job exits, keep copying output while it still flows; stop once it has been
 # quiet this long, because a daemon the job started may hold the pipe open forever.
 DRAIN_QUIET_SECONDS = 1.0
-
-
-class TailBuffer:
-    """The last `limit` bytes written to it, shared by the stdout and stderr pumps."""
-
-    def __init__(self, limit: int = TAIL_BYTES) -> None:
-        self.limit = limit
-        self._data = bytearray()
-        self._lock = threading.Lock()
-        self.total = 0
-
-    def append(self, chunk: bytes) -> None:
-        with self._lock:
-            self.total += len(chunk)
-            self._data += chunk
-            if len(self._data) > self.limit:
-                del self._data[: len(self._data) - self.limit]
-
-    def getvalue(self) -> bytes:
-        with self._lock:
-            return bytes(self._data)
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -48,13 +28,14 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 class _Pump(threading.Thread):
-    """Copies one of the child's pipes to our fd of the same kind, byte for byte."""
+    """Copies one of the child's pipes to our fd of the same kind, byte for byte, and to the log."""
 
-    def __init__(self, source: int, dest: int, tail: TailBuffer) -> None:
-        super().__init__(name=f"vigil-pump-{dest}", daemon=True)
+    def __init__(self, source: int, dest: int, log: JobLog, stream: str) -> None:
+        super().__init__(name=f"vigil-pump-{stream}", daemon=True)
         self.source = source
         self.dest = dest
-        self.tail = tail
+        self.log = log
+        self.stream = stream
         self.progress = 0
 
     def run(self) -> None:
@@ -67,7 +48,7 @@ class _Pump(threading.Thread):
             if not chunk:
                 break
             self.progress += 1
-            self.tail.append(chunk)
+            self.log.write(self.stream, chunk)
             if not writing:
                 continue
             try:
@@ -79,7 +60,7 @@ class _Pump(threading.Thread):
             except OSError as exc:
                 if exc.errno not in (errno.EBADF, errno.EINVAL):
                     raise
-                writing = False  # No usable output fd (closed by cron/systemd): just keep the tail.
+                writing = False  # No usable output fd (closed by cron/systemd): just keep the log.
 
 
 class SignalForwarder:
@@ -158,7 +139,7 @@ def _spawn_failure(exc: OSError, name: str) -> tuple[int, bytes]:
 
 def run_command(
     argv: Sequence[str],
-    tail: TailBuffer,
+    log: JobLog,
     *,
     env: Mapping[str, str] | None = None,
     stdout_fd: int = 1,
@@ -167,7 +148,8 @@ def run_command(
     """Run argv to completion and return its exit status as a shell would report it.
 
     127 when the command does not exist, 126 when it cannot be executed, 128+N when a
-    signal killed it. stdin is inherited, so cron's `%` input still reaches the job.
+    signal killed it. stdin is inherited, so cron's `%` input still reaches the job. The log
+    is closed (unfinished lines written) before this returns.
     """
     if not argv:
         raise ValueError("no command to run")
@@ -182,7 +164,8 @@ def run_command(
             )
         except OSError as exc:
             status, message = _spawn_failure(exc, argv[0])
-            tail.append(message)
+            log.write(STDERR, message)
+            log.close()
             with contextlib.suppress(OSError):
                 _write_all(stderr_fd, message)
             return status
@@ -190,8 +173,8 @@ def run_command(
         assert proc.stdout is not None
         assert proc.stderr is not None
         pumps = [
-            _Pump(proc.stdout.fileno(), stdout_fd, tail),
-            _Pump(proc.stderr.fileno(), stderr_fd, tail),
+            _Pump(proc.stdout.fileno(), stdout_fd, log, STDOUT),
+            _Pump(proc.stderr.fileno(), stderr_fd, log, STDERR),
         ]
         for pump in pumps:
             pump.start()
@@ -200,6 +183,7 @@ def run_command(
     if not any(p.is_alive() for p in pumps):
         proc.stdout.close()
         proc.stderr.close()
+    log.close()
     return exit_status(returncode)
 
 

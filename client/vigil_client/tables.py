@@ -113,3 +113,61 @@ def history_table(runs: Sequence[JsonDict]) -> str:
     if not rows:
         return "No runs yet.\n"
     return render_table(["STARTED", "FINISHED", "STATUS", "DURATION", "EXIT"], rows, right=[3, 4])
+
+
+def feed_table(runs: Sequence[JsonDict]) -> str:
+    """Runs of several monitors: `history --all`."""
+    rows = []
+    for run in runs:
+        monitor = run.get("monitor")
+        if not isinstance(monitor, dict):
+            monitor = {}
+        exit_code = run.get("exit_code")
+        rows.append(
+            [
+                str(monitor.get("slug", "")),
+                format_local(parse_time(run.get("started_at"))),
+                format_local(parse_time(run.get("finished_at"))),
+                str(run.get("status", "")),
+                format_duration(run.get("duration_ms")),
+                EMPTY if exit_code is None else str(exit_code),
+            ]
+        )
+    if not rows:
+        return "No runs.\n"
+    return render_table(["MONITOR", "STARTED", "FINISHED", "STATUS", "DURATION", "EXIT"], rows, right=[4, 5])
+
+
+def format_rate(rate: Any) -> str:
+    """0.9523 -> "95.2 %"; None (nothing finished in the window) -> "-"."""
+    if not isinstance(rate, int | float) or isinstance(rate, bool):
+        return EMPTY
+    return f"{rate * 100:.1f} %"
+
+
+def stats_text(monitor: JsonDict, stats: JsonDict) -> str:
+    """`vigil stats`: the figures of monitors/<id>/stats/, one line each."""
+    rates = stats.get("success_rate") or {}
+    durations = stats.get("duration_ms") or {}
+    failure = stats.get("last_failure")
+    if isinstance(failure, dict):
+        at = format_local(parse_time(failure.get("finished_at") or failure.get("started_at")))
+        code = failure.get("exit_code")
+        last = at + (f", exit code {code}" if code is not None else "") + f" (run {failure.get('id')})"
+    else:
+        last = "never"
+    name = str(monitor.get("name") or "")
+    slug = str(monitor.get("slug") or "")
+    lines = [
+        ("monitor", slug + (f" ({name})" if name and name != slug else "")),
+        ("success rate", "   ".join(f"{w}: {format_rate(rates.get(w))}" for w in ("24h", "7d", "30d"))),
+        (
+            "duration",
+            f"p50 {format_duration(durations.get('p50'))}   p95 {format_duration(durations.get('p95'))}"
+            "   (successful runs, last 30 days)",
+        ),
+        ("failures", f"{stats.get('failures_24h', 0)} in the last 24 hours"),
+        ("last failure", last),
+    ]
+    width = max(len(label) for label, _ in lines)
+    return "".join(f"{label.ljust(width)}  {value}\n" for label, value in lines)

@@ -77,6 +77,11 @@ class Response:
     def text(self) -> str:
         return self.body.decode("utf-8", errors="replace")
 
+    def header(self, name: str) -> str | None:
+        """A header's value, whatever case the server wrote its name in."""
+        wanted = name.lower()
+        return next((value for key, value in self.headers.items() if key.lower() == wanted), None)
+
 
 class TransportError(Exception):
     """Base class: the request did not get a successful answer."""

@@ -56,6 +56,8 @@ ENDPOINTS: list[tuple[str, str, dict[str, object] | None]] = [
     ("post", "/api/v1/monitors/{monitor}/resume/", {}),
     ("get", "/api/v1/monitors/{monitor}/runs/", None),
     ("get", "/api/v1/monitors/{monitor}/pings/", None),
+    ("get", "/api/v1/monitors/{monitor}/stats/", None),
+    ("get", "/api/v1/runs/", None),
     ("get", "/api/v1/project/", None),
     ("get", "/api/v1/metrics/", None),
     ("get", "/api/v1/keys/", None),

@@ -19,6 +19,8 @@ ENDPOINTS = {
     "/api/v1/monitors/{id}/resume/": {"post"},
     "/api/v1/monitors/{id}/runs/": {"get"},
     "/api/v1/monitors/{id}/pings/": {"get"},
+    "/api/v1/monitors/{id}/stats/": {"get"},
+    "/api/v1/runs/": {"get"},
     "/api/v1/project/": {"get", "patch"},
     "/api/v1/metrics/": {"get"},
     "/api/v1/keys/": {"get", "post"},
@@ -98,7 +100,13 @@ def test_error_answers_are_described(schema: dict[str, Any]) -> None:
 
 
 def test_lists_are_paginated_in_the_schema(schema: dict[str, Any]) -> None:
-    for path in ("/api/v1/monitors/", "/api/v1/incidents/", "/api/v1/monitors/{id}/runs/", "/api/v1/keys/"):
+    for path in (
+        "/api/v1/monitors/",
+        "/api/v1/incidents/",
+        "/api/v1/monitors/{id}/runs/",
+        "/api/v1/runs/",
+        "/api/v1/keys/",
+    ):
         ok = schema["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
         paginated = schema["components"]["schemas"][ok["$ref"].rsplit("/", 1)[1]]
         assert set(paginated["required"]) >= {"count", "results"}, path

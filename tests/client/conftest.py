@@ -1,8 +1,8 @@
 """A fake Vigil server on 127.0.0.1 and helpers to run the real `vigil` command against it.
 
 The server records every request and can be scripted (answer 500 twice, then normally). It
-serves ping URLs and enough of /api/v1/ (paginated monitors, runs, channels, project) for the
-CLI's API commands. Nothing here needs Django or a database.
+serves ping URLs and enough of /api/v1/ (paginated monitors, runs, the runs feed, stats,
+channels, project) for the CLI's API commands. Nothing here needs Django or a database.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import time
 import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,7 @@ class FakeVigil:
         self.script: list[Scripted] = []
         self.monitors: list[dict[str, Any]] = []
         self.runs: dict[int, list[dict[str, Any]]] = {}
+        self.stats: dict[int, dict[str, Any]] = {}
         self.channels: list[dict[str, Any]] = [
             {"id": 1, "kind": "slack", "name": "ops-slack", "config": {}},
             {"id": 2, "kind": "email", "name": "oncall-email", "config": {}},
@@ -85,6 +87,8 @@ class FakeVigil:
         }
         self.next_id = 100
         self.url = ""
+        # Sent as `Ping-Body-Limit` on every ping answer when set (Vigil's own servers do).
+        self.ping_body_limit: int | None = None
 
     # ---- scripting and inspection ---------------------------------------------------------
 
@@ -165,7 +169,10 @@ class FakeVigil:
             if chosen.status:
                 return chosen.status, chosen.body, chosen.headers
         if parts.path.startswith("/ping/"):
-            return 200, b"OK", {"Content-Type": "text/plain"}
+            headers = {"Content-Type": "text/plain"}
+            if self.ping_body_limit is not None:
+                headers["Ping-Body-Limit"] = str(self.ping_body_limit)
+            return 200, b"OK", headers
         if parts.path.startswith("/api/v1/"):
             if req.headers.get("Authorization") != f"Bearer {API_KEY}":
                 return _json(401, {"detail": "Invalid API key."})
@@ -178,6 +185,8 @@ class FakeVigil:
             return _json(200, self.project)
         if segments == ["channels"] and method == "GET":
             return _json(200, self._page(self.channels, record))
+        if segments == ["runs"] and method == "GET":
+            return _json(200, self._page(self._feed(record.query), record))
         if segments == ["monitors"]:
             if method == "GET":
                 return _json(200, self._page(self._filtered(record.query), record))
@@ -192,6 +201,8 @@ class FakeVigil:
                 return _json(404, {"detail": "Not found."})
             if segments[2:] == ["runs"] and method == "GET":
                 return _json(200, self._page(self.runs.get(monitor["id"], []), record))
+            if segments[2:] == ["stats"] and method == "GET":
+                return _json(200, self.stats.get(monitor["id"], NO_STATS))
             if len(segments) == 2 and method == "GET":
                 return _json(200, monitor)
             if len(segments) == 2 and method == "PATCH":
@@ -202,6 +213,24 @@ class FakeVigil:
                     self.monitors.remove(monitor)
                 return 204, b"", {}
         return _json(405, {"detail": f"{method} not allowed"})
+
+    def _feed(self, query: dict[str, list[str]]) -> list[dict[str, Any]]:
+        """`runs/`: every monitor's runs with their monitor, newest first, filtered like Vigil's."""
+        wanted = {name: values[0] for name, values in query.items() if values[0] and name != "page"}
+        runs = []
+        for monitor in self.monitors:
+            if wanted.get("monitor", str(monitor["id"])) != str(monitor["id"]):
+                continue
+            if "tag" in wanted and wanted["tag"] not in monitor["tags"]:
+                continue
+            ref = {"id": monitor["id"], "name": monitor["name"], "slug": monitor["slug"]}
+            runs += [{**run, "monitor": ref} for run in self.runs.get(monitor["id"], [])]
+        if "status" in wanted:
+            runs = [run for run in runs if run["status"] == wanted["status"]]
+        if "since" in wanted:
+            since = datetime.now(UTC) - timedelta(hours=int(wanted["since"].rstrip("h")))
+            runs = [r for r in runs if datetime.fromisoformat(r["finished_at"] or r["started_at"]) >= since]
+        return sorted(runs, key=lambda run: -run["id"])
 
     def _filtered(self, query: dict[str, list[str]]) -> list[dict[str, Any]]:
         result = list(self.monitors)
@@ -230,6 +259,14 @@ class FakeVigil:
             "previous": link(page - 1) if page > 1 else None,
             "results": chunk,
         }
+
+
+NO_STATS = {
+    "success_rate": {"24h": None, "7d": None, "30d": None},
+    "duration_ms": {"p50": None, "p95": None},
+    "failures_24h": 0,
+    "last_failure": None,
+}
 
 
 def _json(status: int, data: Any) -> tuple[int, bytes, dict[str, str]]:

@@ -10,6 +10,7 @@ import asyncio
 import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -20,13 +21,15 @@ from pathlib import Path
 import pytest
 from pytest_django.fixtures import Settings
 from pytest_django.live_server_helper import LiveServer
-from vigil_client import current_run, monitor
+from vigil_client import current_run, monitor, tables
+from vigil_client.celery import enable_celery_monitoring
 
 from alerts.models import Channel
 from monitors.api_keys import api_key_create
 from monitors.models import Monitor, Project, ScheduleKind
 from pings.models import Ping, PingKind, Run, RunStatus
 from tests.client.conftest import CLIENT_DIR, client_env
+from tests.client.test_run_log import stream_lines
 from tests.factories import MonitorFactory, ProjectFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -53,7 +56,11 @@ class LiveVigil:
         return client_env(**{**configured, **extra})
 
     def __call__(
-        self, *args: str, env: dict[str, str] | None = None, input: bytes | None = None
+        self,
+        *args: str,
+        env: dict[str, str] | None = None,
+        input: bytes | None = None,
+        cwd: Path | None = None,
     ) -> subprocess.CompletedProcess[bytes]:
         return subprocess.run(
             [str(VIGIL), *args],
@@ -62,6 +69,7 @@ class LiveVigil:
             capture_output=True,
             timeout=60,
             check=False,
+            cwd=cwd,
         )
 
 
@@ -165,17 +173,90 @@ def test_job_output_shaped_like_an_envelope_is_stored_as_log_not_metadata(live: 
     assert run.meta == {}
 
 
-def test_only_the_tail_of_long_output_is_sent_and_all_of_it_passes_through(live: LiveVigil) -> None:
+def test_output_that_fits_the_servers_limit_is_sent_whole(live: LiveVigil) -> None:
     mon = MonitorFactory.create(project=live.project)
-    script = "import sys; sys.stdout.write('x' * 50000 + 'END\\n')"
+    script = "import sys; sys.stdout.write('x' * 90000 + 'END\\n')"
 
     result = live("run", "--url", mon.ping_url, "--", sys.executable, "-c", script, env=client_env())
 
     assert result.returncode == 0, result.stderr
-    assert len(result.stdout) == 50004
+    assert len(result.stdout) == 90004
     run = Run.objects.get(monitor=mon)
-    assert run.log == ("x" * 50000 + "END\n")[-10 * 1024 :]
-    assert not run.log_truncated  # The client cut it; the server kept all it was sent.
+    assert run.log == "x" * 90000 + "END\n"
+    assert not run.log_truncated
+
+
+# 1,500 lines of 100 bytes on each stream (300 kB), then a failure.
+BOTH_STREAMS = (
+    "import sys\n"
+    "for n in range(1500):\n"
+    "    sys.stdout.write(f'out {n:06d} ' + 'o' * 88 + '\\n')\n"
+    "    sys.stderr.write(f'err {n:06d} ' + 'e' * 88 + '\\n')\n"
+    "sys.exit(4)\n"
+)
+CUT = re.compile(r"\[vigil: ([0-9,]+) bytes cut here to fit the server's limit of ([0-9,]+) bytes\]\n")
+
+
+def test_300_kb_on_both_streams_stores_head_and_tail_told_apart_and_last_failure_prints_it(
+    live: LiveVigil, settings: Settings
+) -> None:
+    mon = MonitorFactory.create(project=live.project, slug="chatty")
+
+    # -u: each stream unbuffered, so their lines alternate as the job writes them.
+    result = live("run", "--slug", "chatty", "--", sys.executable, "-u", "-c", BOTH_STREAMS)
+
+    assert result.returncode == 4
+    # The job's own streams pass through whole and unchanged.
+    assert result.stdout == b"".join(f"out {n:06d} {'o' * 88}\n".encode() for n in range(1500))
+    assert result.stderr == b"".join(f"err {n:06d} {'e' * 88}\n".encode() for n in range(1500))
+    run = Run.objects.get(monitor=mon)
+    assert (run.status, run.exit_code) == (RunStatus.FAILED, 4)
+    assert not run.log_truncated  # The client sent no more than the server keeps.
+    log = run.log
+    assert len(log.encode()) <= settings.PING_BODY_LIMIT
+    assert len(log.encode()) > settings.PING_BODY_LIMIT - 1000  # ...and used the room it had.
+    match = CUT.search(log)
+    assert match is not None
+    assert int(match[2].replace(",", "")) == settings.PING_BODY_LIMIT
+    head, tail = log[: match.start()], log[match.end() :]
+    whole = 1500 * 100 * 2 + 1500 * len("[stderr] ")
+    assert int(match[1].replace(",", "")) == whole - len(head) - len(tail)
+    # Each stream's lines are told apart and in order: from its first line in the head, up to
+    # its last in the tail (which stream leads depends on how the two pipes' reads interleave).
+    kept = {"head": stream_lines(head.encode()), "tail": stream_lines(tail.encode())}
+    for stream in ("out", "err"):
+        in_head, in_tail = kept["head"][stream], kept["tail"][stream]
+        assert in_head == list(range(len(in_head))), (stream, in_head)
+        assert in_tail == list(range(1500 - len(in_tail), 1500)), (stream, in_tail)
+        assert in_head or in_tail, stream
+    assert 0 in kept["head"]["out"] + kept["head"]["err"]
+    assert 1499 in kept["tail"]["out"] + kept["tail"]["err"]
+
+    last_failure = live("last-failure", "chatty")
+
+    assert last_failure.returncode == 0, last_failure.stderr
+    assert last_failure.stdout.decode() == log
+    assert "exit code 4" in last_failure.stderr.decode()
+
+
+def test_the_limit_the_server_announces_is_the_one_used(live: LiveVigil, settings: Settings) -> None:
+    settings.PING_BODY_LIMIT = 20_000
+    mon = MonitorFactory.create(project=live.project)
+
+    result = live(
+        "run", "--url", mon.ping_url, "--", sys.executable, "-u", "-c", BOTH_STREAMS, env=client_env()
+    )
+
+    assert result.returncode == 4
+    run = Run.objects.get(monitor=mon)
+    assert not run.log_truncated  # Sent within the server's limit: nothing cut by the server.
+    assert 19_000 < len(run.log.encode()) <= 20_000
+    match = CUT.search(run.log)
+    assert match is not None
+    assert match[2] == "20,000"
+    head, tail = run.log[: match.start()], run.log[match.end() :]
+    assert 0 in stream_lines(head.encode())["out"] + stream_lines(head.encode())["err"]
+    assert 1499 in stream_lines(tail.encode())["out"] + stream_lines(tail.encode())["err"]
 
 
 def test_output_that_is_not_utf8_still_records_the_run(live: LiveVigil) -> None:
@@ -480,6 +561,94 @@ def test_status_history_and_last_failure_show_the_servers_runs(live: LiveVigil) 
     assert "no failed runs" in never_failed.stderr.decode()
 
 
+def test_history_all_lists_the_projects_failed_runs_and_never_anothers(live: LiveVigil) -> None:
+    MonitorFactory.create(project=live.project, slug="backup", tags=["db"])
+    MonitorFactory.create(project=live.project, slug="report")
+    theirs = MonitorFactory.create(project=ProjectFactory.create(), slug="backup", tags=["db"])
+    for slug, command in [
+        ("backup", "exit 3"),
+        ("report", "exit 0"),
+        ("report", "echo oops >&2; exit 5"),
+        ("backup", "exit 0"),
+    ]:
+        assert live("run", "--slug", slug, "--", "sh", "-c", command).returncode in (0, 3, 5)
+    theirs.runs.create(status=RunStatus.FAILED, finished_at=theirs.created_at, exit_code=9)
+
+    failed = live("history", "--all", "--since", "24h", "--failed")
+
+    assert failed.returncode == 0, failed.stderr
+    header, *rows = lines(failed.stdout)
+    assert header.split() == ["MONITOR", "STARTED", "FINISHED", "STATUS", "DURATION", "EXIT"]
+    assert [(row.split()[0], row.split()[-1]) for row in rows] == [("report", "5"), ("backup", "3")]
+    assert all("failed" in row.split() for row in rows)
+
+    everything = live("history", "--all", "--json")
+    by_tag = live("history", "--all", "--tag", "db", "--json")
+    by_monitor = live("history", "--all", "--monitor", "report", "--status", "success", "--json")
+    few = live("history", "--all", "-n", "1")
+
+    assert [(r["monitor"]["slug"], r["status"]) for r in json.loads(everything.stdout)] == [
+        ("backup", "success"),
+        ("report", "failed"),
+        ("report", "success"),
+        ("backup", "failed"),
+    ]
+    assert [r["status"] for r in json.loads(by_tag.stdout)] == ["success", "failed"]
+    assert {r["monitor"]["slug"] for r in json.loads(by_tag.stdout)} == {"backup"}
+    assert [(r["monitor"]["slug"], r["exit_code"]) for r in json.loads(by_monitor.stdout)] == [("report", 0)]
+    assert len(lines(few.stdout)) == 2
+    assert "1 of 4 runs shown" in few.stderr.decode()
+
+    bad = live("history", "--all", "--since", "yesterday")
+
+    assert bad.returncode == 1
+    assert "HTTP 400" in bad.stderr.decode()
+    assert "since" in bad.stderr.decode()
+
+
+def test_stats_prints_the_servers_figures(live: LiveVigil) -> None:
+    mon = MonitorFactory.create(project=live.project, slug="nightly", name="Nightly import")
+    for command in ("sleep 0.2", "sleep 0.4", "echo broken; exit 6"):
+        live("run", "--slug", "nightly", "--", "sh", "-c", command)
+    failure = Run.objects.get(monitor=mon, status=RunStatus.FAILED)
+    successes = Run.objects.filter(monitor=mon, status=RunStatus.SUCCESS)
+    durations = sorted(run.duration_ms or 0 for run in successes)
+
+    text = live("stats", "nightly")
+    as_json = live("stats", "nightly", "--json")
+
+    assert text.returncode == 0, text.stderr
+    shown = lines(text.stdout)
+    assert shown[0].split() == ["monitor", "nightly", "(Nightly", "import)"]
+    assert shown[1].split() == [
+        "success",
+        "rate",
+        "24h:",
+        "66.7",
+        "%",
+        "7d:",
+        "66.7",
+        "%",
+        "30d:",
+        "66.7",
+        "%",
+    ]
+    assert f"p50 {tables.format_duration(durations[0])}" in shown[2]
+    assert f"p95 {tables.format_duration(durations[1])}" in shown[2]
+    assert shown[3].split() == ["failures", "1", "in", "the", "last", "24", "hours"]
+    assert shown[4].endswith(f"exit code 6 (run {failure.id})")
+    figures = json.loads(as_json.stdout)
+    assert figures["success_rate"] == {"24h": 0.6667, "7d": 0.6667, "30d": 0.6667}
+    assert figures["duration_ms"] == {"p50": durations[0], "p95": durations[1]}
+    assert figures["last_failure"]["log"] == "broken\n"
+
+    read_only_key = api_key_create(project=live.project, name="viewer", read_only=True)[1]
+    viewer = live("stats", "nightly", "--json", env=live.env(VIGIL_API_KEY=read_only_key))
+
+    assert viewer.returncode == 0, viewer.stderr
+    assert json.loads(viewer.stdout) == figures
+
+
 def test_status_follows_every_page_of_the_servers_list(live: LiveVigil) -> None:
     MonitorFactory.create_batch(55, project=live.project)  # More than the API's page of 50.
     MonitorFactory.create(project=ProjectFactory.create(), slug="not-ours")
@@ -717,6 +886,99 @@ def test_sdk_sys_exit_code_and_async_functions(sdk_env: LiveVigil, caplog: pytes
     awaited = Run.objects.get(monitor__project=sdk_env.project, monitor__slug="async-job")
     assert awaited.status == RunStatus.SUCCESS
     assert no_client_warnings(caplog)
+
+
+# ---- Celery beat entries --------------------------------------------------------------------------
+
+BEAT_JOBS = """\
+from datetime import timedelta
+
+from celery import Celery
+from celery.schedules import crontab
+
+app = Celery("beat_jobs", set_as_current=False)
+app.conf.timezone = "Europe/Berlin"
+app.conf.beat_schedule = {
+    "every-minute": {"task": "beat_jobs.tick", "schedule": 60.0},
+    "weekly-report": {"task": "beat_jobs.report", "schedule": crontab(minute=0, hour=6, day_of_week="mon")},
+    "hourly-sync": {"task": "beat_jobs.sync", "schedule": timedelta(hours=1)},
+    "odd-one": {"task": "beat_jobs.odd", "schedule": crontab(minute=0, day_of_month=1, day_of_week=1)},
+}
+
+
+@app.task(name="beat_jobs.tick")
+def tick():
+    return "tick"
+"""
+
+
+def test_celery_beat_entries_get_honest_monitors_and_the_silent_ones_are_listed(
+    live: LiveVigil, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "beat_jobs.py").write_text(BEAT_JOBS)
+    # Made by an earlier first ping (?create=1): the server's default day, and it did ping.
+    weekly = MonitorFactory.create(
+        project=live.project, slug="weekly-report", name="Weekly report", interval_seconds=86400
+    )
+    Monitor.objects.filter(id=weekly.id).update(last_ping_at=weekly.created_at)
+
+    applied = live("celery", "--app", "beat_jobs:app", "--apply", cwd=tmp_path)
+
+    assert applied.returncode == 0, applied.stderr
+    monitors = {m.slug: m for m in Monitor.objects.filter(project=live.project)}
+    assert sorted(monitors) == ["every-minute", "hourly-sync", "weekly-report"]
+    assert (monitors["every-minute"].schedule, monitors["every-minute"].grace_seconds) == (
+        {"kind": "interval", "seconds": 60},
+        60,
+    )
+    assert monitors["every-minute"].tags == ["celery"]
+    assert monitors["hourly-sync"].schedule == {"kind": "interval", "seconds": 3600}
+    assert monitors["weekly-report"].schedule == {
+        "kind": "cron",
+        "expression": "0 6 * * 1",
+        "timezone": "Europe/Berlin",
+    }
+    assert monitors["weekly-report"].name == "Weekly report"  # Only the schedule is synced.
+    rows = {line.split()[0]: line for line in lines(applied.stdout)[1:5]}
+    assert "created" in rows["every-minute"]
+    assert "updated: every 1d -> cron 0 6 * * 1 (Europe/Berlin)" in rows["weekly-report"]
+    assert "not mapped: day_of_month and day_of_week are both set" in rows["odd-one"]
+    assert lines(applied.stdout)[-1] == "Never pinged (3 of 4): every-minute, hourly-sync, odd-one"
+
+    # A worker with the integration enabled runs one of the tasks.
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "beat_jobs", raising=False)
+    from beat_jobs import app
+
+    handle = enable_celery_monitoring(
+        app, server=live.url, ping_key=live.project.ping_key, api_key=live.api_key, timeout=10
+    )
+    try:
+        assert app.tasks["beat_jobs.tick"].apply().get() == "tick"
+        assert handle.synced.wait(10)
+    finally:
+        handle.disconnect()
+        sys.modules.pop("beat_jobs", None)
+    assert [r.action for r in handle.sync_results] == ["unchanged", "unchanged", "unchanged", "skipped"]
+    run = Run.objects.get(monitor=monitors["every-minute"])
+    assert run.status == RunStatus.SUCCESS
+
+    report = live("celery", "--app", "beat_jobs", "--json", cwd=tmp_path)
+
+    assert report.returncode == 0, report.stderr
+    entries = {entry["slug"]: entry for entry in json.loads(report.stdout)}
+    assert {slug for slug, entry in entries.items() if entry["never_pinged"]} == {"hourly-sync", "odd-one"}
+    assert entries["every-minute"]["last_ping_at"] is not None
+    assert entries["odd-one"]["monitor"] is None
+    assert entries["weekly-report"]["schedule"]["expression"] == "0 6 * * 1"
+    assert Monitor.objects.filter(project=live.project).count() == 3  # No --apply: nothing written.
+
+
+def test_celery_command_with_a_module_that_is_not_there(live: LiveVigil, tmp_path: Path) -> None:
+    result = live("celery", "--app", "no_such_module:app", cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert "cannot import 'no_such_module'" in result.stderr.decode()
 
 
 # ---- installing the client on a job host -------------------------------------------------------

@@ -35,7 +35,7 @@ def populated(fake_vigil: FakeVigil) -> FakeVigil:
         failed = i in (1, 3)
         runs.append(
             {
-                "id": 500 + i,
+                "id": 510 - i,  # Newer runs have larger ids, as on the server.
                 "rid": f"00000000-0000-4000-8000-00000000000{i}",
                 "status": "failed" if failed else "success",
                 "started_at": started.isoformat(),
@@ -49,7 +49,7 @@ def populated(fake_vigil: FakeVigil) -> FakeVigil:
             }
         )
     running = {
-        "id": 499,
+        "id": 511,
         "rid": "00000000-0000-4000-8000-00000000000f",
         "status": "running",
         "started_at": iso(-timedelta(minutes=1)),
@@ -143,6 +143,151 @@ def test_last_failure_none(vigil: VigilRunner, populated: FakeVigil) -> None:
     assert result.returncode == 1
     assert result.stdout == b""
     assert b"no failed runs" in result.stderr
+
+
+def test_last_failure_asks_the_runs_feed_for_it(vigil: VigilRunner, populated: FakeVigil) -> None:
+    vigil("last-failure", "report")
+
+    (feed,) = [r for r in populated.requests if r.path == "/api/v1/runs/"]
+    report = next(m for m in populated.monitors if m["slug"] == "report")
+    assert feed.query == {"monitor": [str(report["id"])], "status": ["failed"]}
+    assert not [r for r in populated.requests if r.path.endswith("/runs/") and r.path != "/api/v1/runs/"]
+
+
+def test_last_failure_on_a_server_without_the_runs_feed(vigil: VigilRunner, populated: FakeVigil) -> None:
+    populated.fail("/api/v1/runs/", status=404, times=1, body=b'{"detail": "Not found."}')
+
+    result = vigil("last-failure", "report")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == b"run 1\nERROR disk full\n"
+
+
+def add_feed_runs(fake_vigil: FakeVigil) -> None:
+    """A failed run of api-sync, newer than all of report's."""
+    sync = next(m for m in fake_vigil.monitors if m["slug"] == "api-sync")
+    fake_vigil.runs[sync["id"]] = [
+        {
+            "id": 600,
+            "rid": None,
+            "status": "failed",
+            "started_at": iso(-timedelta(minutes=10)),
+            "finished_at": iso(-timedelta(minutes=9)),
+            "duration_ms": 60_000,
+            "exit_code": 7,
+            "meta": {},
+            "log": "sync failed\n",
+            "log_truncated": False,
+            "manual": False,
+        }
+    ]
+
+
+def test_history_all_failed_is_a_table_of_every_monitors_runs(
+    vigil: VigilRunner, populated: FakeVigil
+) -> None:
+    add_feed_runs(populated)
+
+    result = vigil("history", "--all", "--failed", "--since", "24h")
+
+    assert result.returncode == 0, result.stderr
+    (feed,) = [r for r in populated.requests if r.path == "/api/v1/runs/"]
+    assert feed.query == {"status": ["failed"], "since": ["24h"]}
+    header, *rows = result.stdout.decode().splitlines()
+    assert header.split() == ["MONITOR", "STARTED", "FINISHED", "STATUS", "DURATION", "EXIT"]
+    assert len(rows) == 1
+    assert rows[0].split()[0] == "api-sync"
+    assert rows[0].split()[-6:] == ["failed", "1", "min", "00", "s", "7"]
+
+
+def test_history_all_shows_how_many_more_there_are(vigil: VigilRunner, populated: FakeVigil) -> None:
+    add_feed_runs(populated)
+
+    result = vigil("history", "--all", "-n", "3")
+
+    assert result.returncode == 0, result.stderr
+    rows = result.stdout.decode().splitlines()[1:]
+    assert [row.split()[0] for row in rows] == ["api-sync", "report", "report"]
+    assert "3 of 7 runs shown" in result.stderr.decode()
+    # Only as many pages as the rows needed (two runs a page on the fake server).
+    assert len([r for r in populated.requests if r.path == "/api/v1/runs/"]) == 2
+
+
+def test_history_filters_by_monitor_tag_and_status(vigil: VigilRunner, populated: FakeVigil) -> None:
+    add_feed_runs(populated)
+    report = next(m for m in populated.monitors if m["slug"] == "report")
+
+    by_monitor = vigil("history", "--all", "--monitor", "report", "--status", "failed", "--json")
+    by_slug = vigil("history", "report", "--failed", "--json")
+    by_tag = vigil("history", "--tag", "db", "--json")
+
+    for result in (by_monitor, by_slug):
+        assert result.returncode == 0, result.stderr
+        assert [run["id"] for run in json.loads(result.stdout)] == [509, 507]
+    assert json.loads(by_tag.stdout) == []
+    feeds = [r.query for r in populated.requests if r.path == "/api/v1/runs/"]
+    assert feeds[0] == {"status": ["failed"], "monitor": [str(report["id"])]}
+    assert feeds[-1] == {"tag": ["db"]}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((), "give a monitor's slug, or --all"),
+        (("report", "--all"), "not both"),
+        (("--all", "--failed", "--status", "success"), "disagree"),
+    ],
+)
+def test_history_usage_errors(
+    vigil: VigilRunner, populated: FakeVigil, args: tuple[str, ...], message: str
+) -> None:
+    result = vigil("history", *args)
+
+    assert result.returncode == 2
+    assert message in result.stderr.decode()
+
+
+def test_history_passes_the_servers_reason_for_bad_input(vigil: VigilRunner, populated: FakeVigil) -> None:
+    populated.fail("/api/v1/runs/", status=400, times=1, body=b'{"since": ["Not a date-time."]}')
+
+    result = vigil("history", "--all", "--since", "yesterday")
+
+    assert result.returncode == 1
+    assert "HTTP 400: since: Not a date-time." in result.stderr.decode()
+
+
+def test_stats_reads_as_text_and_json(vigil: VigilRunner, populated: FakeVigil) -> None:
+    report = next(m for m in populated.monitors if m["slug"] == "report")
+    populated.stats[report["id"]] = {
+        "success_rate": {"24h": 1.0, "7d": 0.9523, "30d": None},
+        "duration_ms": {"p50": 850, "p95": 65_000},
+        "failures_24h": 0,
+        "last_failure": populated.runs[report["id"]][2],
+    }
+
+    text = vigil("stats", "report")
+    as_json = vigil("stats", "report", "--json")
+
+    assert text.returncode == 0, text.stderr
+    lines = text.stdout.decode().splitlines()
+    assert lines[0].split() == ["monitor", "report"]
+    assert lines[1].split() == ["success", "rate", "24h:", "100.0", "%", "7d:", "95.2", "%", "30d:", "-"]
+    assert lines[2].split()[:6] == ["duration", "p50", "850", "ms", "p95", "1"]
+    assert "1 min 05 s" in lines[2]
+    assert lines[3].split() == ["failures", "0", "in", "the", "last", "24", "hours"]
+    assert lines[4].startswith("last failure")
+    assert "exit code 2 (run 509)" in lines[4]
+    assert json.loads(as_json.stdout) == populated.stats[report["id"]]
+
+
+def test_stats_of_a_monitor_without_runs(vigil: VigilRunner, populated: FakeVigil) -> None:
+    result = vigil("stats", "zz-new")
+
+    assert result.returncode == 0, result.stderr
+    text = result.stdout.decode()
+    assert "24h: -   7d: -   30d: -" in text
+    assert "p50 -   p95 -" in text
+    assert text.splitlines()[-1].split() == ["last", "failure", "never"]
 
 
 def test_api_down_is_one_line(vigil: VigilRunner, closed_port: int) -> None:
