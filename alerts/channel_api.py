@@ -21,6 +21,7 @@ from alerts.channels import (
 )
 from alerts.delivery.senders import ConfigError, sender_for
 from alerts.models import Channel, ChannelKind
+from monitors.api_secrets import SecretJSONField
 from monitors.api_views import ProjectScopedMixin, key_project
 from monitors.models import Monitor
 
@@ -34,8 +35,11 @@ class ProjectMonitorField(serializers.PrimaryKeyRelatedField[Monitor]):
 
 class ChannelSerializer(serializers.ModelSerializer[Channel]):
     kind = serializers.ChoiceField(choices=ChannelKind.choices)
-    config = serializers.JSONField(
-        help_text='{"to": ["a@example.com"]} for email; {"url": "…"} for slack, webhook and apprise.'
+    config = SecretJSONField(
+        help_text=(
+            '{"to": ["a@example.com"]} for email; {"url": "…"} for slack, webhook and apprise; '
+            "null for read-only API keys."
+        )
     )
     reminder_hours = serializers.IntegerField(
         min_value=1,

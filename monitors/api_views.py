@@ -115,7 +115,7 @@ class MonitorViewSet(ProjectScopedMixin, viewsets.ModelViewSet[Monitor]):
 class ProjectView(APIView):
     @extend_schema(responses=ProjectSerializer)
     def get(self, request: Request) -> Response:
-        return Response(ProjectSerializer(key_project(request)).data)
+        return Response(ProjectSerializer(key_project(request), context={"request": request}).data)
 
     @extend_schema(request=ProjectUpdateSerializer, responses=ProjectSerializer)
     def patch(self, request: Request) -> Response:

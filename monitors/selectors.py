@@ -8,6 +8,7 @@ from django.db.models import BooleanField, Count, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from monitors.models import Monitor, MonitorStatus, Project
+from monitorsite.storable import is_storable_text
 
 
 def monitors_for_project(
@@ -32,6 +33,8 @@ def with_tag(monitors: QuerySet[Monitor], tag: str) -> QuerySet[Monitor]:
     json_each. A substring match on the stored JSON text would be neither exact nor safe for
     non-ASCII tags, which SQLite stores escaped.
     """
+    if not is_storable_text(tag):
+        return monitors.none()  # no stored tag holds it, and PostgreSQL would refuse the query
     if connection.vendor == "postgresql":
         return monitors.filter(tags__contains=[tag])
     table = Monitor._meta.db_table
@@ -50,10 +53,14 @@ def monitors_in_scope(*, project: Project, tag: str | None = None) -> QuerySet[M
 
 
 def project_by_status_key(status_key: str) -> Project | None:
+    if not is_storable_text(status_key):
+        return None  # no stored key holds it, and PostgreSQL would refuse the query
     return Project.objects.filter(status_key=status_key).first()
 
 
 def project_by_badge_key(badge_key: str) -> Project | None:
+    if not is_storable_text(badge_key):
+        return None
     return Project.objects.filter(badge_key=badge_key).first()
 
 

@@ -16,6 +16,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from monitors.api_secrets import SecretCharField
 from monitors.keywords import KEYWORD_KINDS, MAX_KEYWORD_LENGTH, KeywordsError, normalize_keywords
 from monitors.models import MAX_ID, ApiKey, Monitor, MonitorStatus, Project
 from monitors.projects import (
@@ -30,7 +31,8 @@ from monitors.rules import RuleError, validate_rules
 from monitors.schedule import ScheduleError, parse_schedule
 from monitors.services import schedule_fields
 
-SLUG_PATTERN = r"^[a-z0-9_-]+$"
+# \Z, not $: $ also matches before a final newline. (The schema shows it as $.)
+SLUG_PATTERN = r"\A[a-z0-9_-]+\Z"
 PING_UUID_IN_USE = "This ping uuid is already in use."
 
 
@@ -256,6 +258,7 @@ class MonitorSerializer(serializers.ModelSerializer[Monitor]):
 
 
 class ProjectSerializer(serializers.ModelSerializer[Project]):
+    ping_key = SecretCharField(max_length=40)
     status_url = serializers.SerializerMethodField()
 
     class Meta:

@@ -9,6 +9,9 @@ router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.register("monitors", MonitorViewSet, basename="monitor")
 router.register("keys", ApiKeyViewSet, basename="apikey")
+# The documentation pages render HTML templates only: an OPTIONS answer (DRF's metadata) has
+# no template, so they answer GET and HEAD alone.
+PAGE_METHODS = ["get", "head"]
 
 urlpatterns = [
     path("monitors/<int:pk>/runs/", MonitorRunList.as_view(), name="monitor-runs"),
@@ -22,7 +25,12 @@ urlpatterns = [
     ),
     path(
         "docs/",
-        SpectacularSwaggerView.as_view(url_name="schema", authentication_classes=[], permission_classes=[]),
+        SpectacularSwaggerView.as_view(
+            url_name="schema",
+            authentication_classes=[],
+            permission_classes=[],
+            http_method_names=PAGE_METHODS,
+        ),
         name="swagger-ui",
     ),
     path(
@@ -32,6 +40,7 @@ urlpatterns = [
             template_name="api/redoc.html",
             authentication_classes=[],
             permission_classes=[],
+            http_method_names=PAGE_METHODS,
         ),
         name="redoc",
     ),

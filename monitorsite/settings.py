@@ -7,31 +7,23 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-import dj_database_url
+from monitorsite.env import (
+    envbool,
+    envchoice,
+    envdatabase,
+    envheader,
+    envint,
+    envints,
+    envlist,
+    envnetworks,
+    envredis,
+    envstr,
+    envurl,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VIGIL_VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
-
-
-def envbool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
-
-
-def envint(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    return int(value) if value else default
-
-
-def envstr(name: str, default: str) -> str:
-    """A setting, or the contents of the file named by NAME_FILE (docker secrets)."""
-    file_path = os.environ.get(f"{name}_FILE")
-    if file_path:
-        return Path(file_path).read_text().strip()
-    return os.environ.get(name, default)
 
 
 def _persistent_secret_key() -> str:
@@ -43,11 +35,29 @@ def _persistent_secret_key() -> str:
     return key_file.read_text().strip()
 
 
-SECRET_KEY = envstr("SECRET_KEY", "") or _persistent_secret_key()
+SECRET_KEY = envstr("SECRET_KEY") or _persistent_secret_key()
 DEBUG = envbool("DEBUG", False)
-ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "*").split(",") if h.strip()]
-SITE_URL = os.environ.get("SITE_URL", f"http://127.0.0.1:{os.environ.get('PORT', '8000')}").rstrip("/")
+ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", ["*"])
+PORT = envint("PORT", 8000, minimum=1, maximum=65535)
+SITE_URL = envurl("SITE_URL", f"http://127.0.0.1:{PORT}")
 CSRF_TRUSTED_ORIGINS = [SITE_URL]
+
+# HTTPS. Defaults keep `make run` on http://127.0.0.1 working: cookies are secure-only when
+# SITE_URL is https; HSTS, the https redirect and the proxy header are opt-in, because each
+# breaks a site that is not (yet) served over https end to end.
+SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", SITE_URL.startswith("https://"))
+CSRF_COOKIE_SECURE = envbool("CSRF_COOKIE_SECURE", SITE_URL.startswith("https://"))
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", False)
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", False)
+# Cron jobs, uptime checkers and load-balancer probes do not follow redirects: a redirected
+# ping would be a lost ping.
+SECURE_REDIRECT_EXEMPT = [r"^ping/", r"^status/", r"^badge/", r"^metrics/", r"^healthz$"]
+# e.g. "X-Forwarded-Proto: https", set only behind a proxy that always sets or strips it.
+SECURE_PROXY_SSL_HEADER = envheader("SECURE_PROXY_SSL_HEADER")
+# Proxies whose X-Forwarded-For is believed (monitorsite.client_address); default none.
+TRUSTED_PROXIES = envnetworks("TRUSTED_PROXIES")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -76,6 +86,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "monitorsite.database_outage.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "monitorsite.urls"
@@ -97,14 +108,14 @@ TEMPLATES = [
     },
 ]
 
-DATABASE_URL = os.environ.get("DATABASE_URL", "")
-if DATABASE_URL:
-    database: dict[str, Any] = dict(dj_database_url.parse(DATABASE_URL, conn_max_age=600))
+parsed_database = envdatabase("DATABASE_URL")
+if parsed_database is not None:
+    database: dict[str, Any] = parsed_database
     database["CONN_HEALTH_CHECKS"] = True
 else:
     database = {
         "ENGINE": "django.db.backends.sqlite3",
-        "NAME": os.environ.get("VIGIL_SQLITE_PATH", str(VAR_DIR / "vigil.sqlite3")),
+        "NAME": envstr("VIGIL_SQLITE_PATH", str(VAR_DIR / "vigil.sqlite3")),
         "OPTIONS": {
             # IMMEDIATE takes the write lock at BEGIN, so web, worker and beat queue on
             # the busy timeout instead of failing a lock upgrade with "database is locked".
@@ -123,7 +134,7 @@ else:
 DATABASES = {"default": database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-REDIS_URL = os.environ.get("REDIS_URL", "")
+REDIS_URL = envredis("REDIS_URL")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
     CELERY_BROKER_URL = REDIS_URL
@@ -180,25 +191,28 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
-EMAIL_PORT = envint("EMAIL_PORT", 25)
-EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
-EMAIL_HOST_PASSWORD = envstr("EMAIL_HOST_PASSWORD", "")
+EMAIL_HOST = envstr("EMAIL_HOST", "localhost")
+EMAIL_PORT = envint("EMAIL_PORT", 25, minimum=1, maximum=65535)
+EMAIL_HOST_USER = envstr("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = envstr("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = 10
-DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "vigil@localhost")
+DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "vigil@localhost")
 
-PING_BODY_LIMIT = envint("PING_BODY_LIMIT", 100_000)
+PING_BODY_LIMIT = envint("PING_BODY_LIMIT", 100_000, minimum=0)
+# Pings per monitor per minute; 0 turns the limit off.
+PING_RATE_LIMIT_PER_MINUTE = envint("PING_RATE_LIMIT_PER_MINUTE", 600, minimum=0)
+REGISTRATION_OPEN = envbool("REGISTRATION_OPEN", True)
 WEBHOOKS_ALLOW_PRIVATE_IPS = envbool("WEBHOOKS_ALLOW_PRIVATE_IPS", False)
 APPRISE_ENABLED = envbool("APPRISE_ENABLED", False)
 # The sweeper is considered dead (and /healthz answers 503) past this age.
-SWEEPER_MAX_AGE_SECONDS = envint("SWEEPER_MAX_AGE_SECONDS", 60)
+SWEEPER_MAX_AGE_SECONDS = envint("SWEEPER_MAX_AGE_SECONDS", 60, minimum=1)
 # /healthz answers 503 when no delivery worker reported for this long, or a due notification
 # has waited this long.
-HEALTH_DELIVERY_MAX_AGE = envint("HEALTH_DELIVERY_MAX_AGE", 60)
-HEALTH_OUTBOX_MAX_AGE = envint("HEALTH_OUTBOX_MAX_AGE", 300)
+HEALTH_DELIVERY_MAX_AGE = envint("HEALTH_DELIVERY_MAX_AGE", 60, minimum=1)
+HEALTH_OUTBOX_MAX_AGE = envint("HEALTH_OUTBOX_MAX_AGE", 300, minimum=1)
 # A heartbeat gap longer than this is our own outage: deadlines inside it get it back as grace.
-SWEEPER_OUTAGE_SECONDS = envint("SWEEPER_OUTAGE_SECONDS", 15)
+SWEEPER_OUTAGE_SECONDS = envint("SWEEPER_OUTAGE_SECONDS", 15, minimum=1)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -228,6 +242,15 @@ STATIC_ROOT.mkdir(exist_ok=True)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["monitors.api_auth.BearerKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["monitors.api_auth.HasProjectKey"],
+    "DEFAULT_PARSER_CLASSES": [
+        "monitorsite.api_formats.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_RENDERER_CLASSES": [
+        "monitorsite.api_formats.JSONRenderer",
+        "monitorsite.api_formats.BrowsableAPIRenderer",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -258,17 +281,18 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+    "root": {
+        "handlers": ["console"],
+        "level": envchoice("LOG_LEVEL", "WARNING", ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]),
+    },
 }
 
 # Notifications
 # A worker's claim on an outbox row; it outlives the 10 s HTTP timeout, and a row whose
 # worker died mid-send is tried again once it expires.
-NOTIFICATION_CLAIM_SECONDS = envint("NOTIFICATION_CLAIM_SECONDS", 30)
+NOTIFICATION_CLAIM_SECONDS = envint("NOTIFICATION_CLAIM_SECONDS", 30, minimum=1)
 # Seconds before the 1st, 2nd, … retry; the last repeats until the window closes.
-NOTIFICATION_RETRY_DELAYS = [
-    int(seconds) for seconds in os.environ.get("NOTIFICATION_RETRY_DELAYS", "30,120,600,3600").split(",")
-]
-NOTIFICATION_RETRY_WINDOW_SECONDS = envint("NOTIFICATION_RETRY_WINDOW_SECONDS", 24 * 3600)
+NOTIFICATION_RETRY_DELAYS = envints("NOTIFICATION_RETRY_DELAYS", [30, 120, 600, 3600], minimum=1)
+NOTIFICATION_RETRY_WINDOW_SECONDS = envint("NOTIFICATION_RETRY_WINDOW_SECONDS", 24 * 3600, minimum=0)
 # Rows handed to workers per dispatcher tick (every second).
-NOTIFICATION_DISPATCH_BATCH = envint("NOTIFICATION_DISPATCH_BATCH", 200)
+NOTIFICATION_DISPATCH_BATCH = envint("NOTIFICATION_DISPATCH_BATCH", 200, minimum=1)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from monitorsite.storable import is_storable_text
 from pings.errors import PingError
 
 CHUNK_SIZE = 64 * 1024
@@ -15,8 +17,9 @@ CHUNK_SIZE = 64 * 1024
 ENVELOPE_MAX_BYTES = 8 * 1024 * 1024
 MAX_META_KEYS = 100
 MAX_META_KEY_LENGTH = 100
-META_KEY = re.compile(r"^[A-Za-z0-9_.\-]+$")
-JSON_NUMBER = re.compile(r"^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$")
+META_KEY = re.compile(rf"[A-Za-z0-9_.\-]{{1,{MAX_META_KEY_LENGTH}}}")
+# ASCII digits: \d would also take other scripts' digits, which json.loads refuses.
+JSON_NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
 
 MetaValue = int | float | str | bool
 
@@ -103,6 +106,7 @@ def parse_envelope(data: bytes) -> tuple[dict[str, MetaValue], str] | None:
         validate_meta_key(key)
         if not isinstance(value, int | float | str | bool):
             raise PingError(f'meta "{key}" must be a number, string or boolean')
+        validate_meta_value(key, value)
     if len(meta) > MAX_META_KEYS:
         raise PingError(f"at most {MAX_META_KEYS} meta keys")
     return meta, log.replace("\x00", "")
@@ -113,8 +117,20 @@ def _reject_constant(name: str) -> None:
 
 
 def validate_meta_key(key: str) -> None:
-    if not key or len(key) > MAX_META_KEY_LENGTH or not META_KEY.match(key):
-        raise PingError(f"invalid meta key {key!r}: use letters, digits, '_', '-' or '.' (at most 100)")
+    if not META_KEY.fullmatch(key):
+        raise PingError(
+            f"invalid meta key {key[:MAX_META_KEY_LENGTH]!r}: use letters, digits, '_', '-' or '.' "
+            f"(at most {MAX_META_KEY_LENGTH})"
+        )
+
+
+def validate_meta_value(key: str, value: MetaValue) -> None:
+    """Metadata is stored as JSON: no infinities, and text PostgreSQL accepts (no NUL, no lone
+    surrogate). Unlike log text it is not silently changed: a rule may compare it."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise PingError(f'meta "{key}" must be a finite number')
+    if isinstance(value, str) and not is_storable_text(value):
+        raise PingError(f'meta "{key}" must be text without NUL or lone surrogate characters')
 
 
 def typed_query_value(raw: str) -> MetaValue:
@@ -123,7 +139,7 @@ def typed_query_value(raw: str) -> MetaValue:
         return True
     if raw == "false":
         return False
-    if JSON_NUMBER.match(raw):
+    if JSON_NUMBER.fullmatch(raw):
         number: Any = json.loads(raw)
         if isinstance(number, float) and number in (float("inf"), float("-inf")):
             return raw

@@ -13,15 +13,21 @@ from django.views.decorators.csrf import csrf_exempt
 
 from monitors.models import Project
 from monitors.services import monitor_get_or_create_by_slug
-from pings.body import PingBody, read_body, typed_query_value, validate_meta_key
+from monitorsite.client_address import client_address
+from monitorsite.database_outage import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS
+from pings.body import PingBody, read_body, typed_query_value, validate_meta_key, validate_meta_value
 from pings.errors import PingError
 from pings.models import PingKind
 from pings.services import PingInput, parse_rid, ping_record
 
 ALLOWED_METHODS = ("GET", "HEAD", "POST", "PUT")
-SLUG = re.compile(r"^[a-z0-9_-]+$")
+SLUG = re.compile(r"[a-z0-9_-]{1,100}")
+# ASCII digits only: str.isdigit() also takes "²" and "٣", which int() then refuses or reads.
+EXIT_STATUS = re.compile(r"-?[0-9]+")
 ACTIONS = {"start": PingKind.START, "fail": PingKind.FAIL, "log": PingKind.LOG}
 MAX_EXIT_STATUS = 255
+# What a reason repeats of the client's input, at most.
+ECHO_CHARS = 40
 
 
 # Every directive a cache might heed: some in between honour no-cache but not no-store.
@@ -50,21 +56,21 @@ def parse_action(action: str | None) -> tuple[PingKind, int | None]:
         return PingKind.SUCCESS, None
     if action in ACTIONS:
         return ACTIONS[action], None
-    if action.isdigit():
-        code = int(action)
-        if code > MAX_EXIT_STATUS:
-            raise PingError(f"exit status must be between 0 and {MAX_EXIT_STATUS}, got {code}")
+    if EXIT_STATUS.fullmatch(action):
+        digits = action.lstrip("0") or "0"
+        code = int(digits) if len(digits) <= 3 and not action.startswith("-") else None
+        if code is None or not 0 <= code <= MAX_EXIT_STATUS:
+            raise PingError(f"exit status must be between 0 and {MAX_EXIT_STATUS}, got {action[:ECHO_CHARS]}")
         return PingKind.EXIT, code
-    if action.startswith("-") and action[1:].isdigit():
-        raise PingError(f"exit status must be between 0 and {MAX_EXIT_STATUS}, got {action}")
     raise PingError(
-        f"unknown ping action {action!r}: use start, fail, log or an exit status 0-{MAX_EXIT_STATUS}"
+        f"unknown ping action {action[:ECHO_CHARS]!r}: use start, fail, log or an exit status "
+        f"0-{MAX_EXIT_STATUS}"
     )
 
 
-def _remote_addr(request: HttpRequest) -> str:
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    return forwarded.split(",")[0].strip() if forwarded else request.META.get("REMOTE_ADDR", "")
+def _printable(text: str) -> str:
+    """Header text as it can be stored: control characters (NUL among them) dropped."""
+    return text if text.isprintable() else "".join(char for char in text if char.isprintable())
 
 
 def _query_meta(request: HttpRequest, body: PingBody) -> None:
@@ -73,6 +79,7 @@ def _query_meta(request: HttpRequest, body: PingBody) -> None:
             key = name[len("meta.") :]
             validate_meta_key(key)
             body.meta[key] = typed_query_value(value)
+            validate_meta_value(key, body.meta[key])
 
 
 def _ping_input(request: HttpRequest, action: str | None) -> PingInput:
@@ -86,8 +93,8 @@ def _ping_input(request: HttpRequest, action: str | None) -> PingInput:
         rid=rid,
         body=body,
         method=request.method or "GET",
-        remote_addr=_remote_addr(request),
-        user_agent=request.META.get("HTTP_USER_AGENT", ""),
+        remote_addr=client_address(request.META),
+        user_agent=_printable(request.META.get("HTTP_USER_AGENT", "")),
     )
 
 
@@ -111,6 +118,11 @@ def ping(
         return _dispatch(request, first, second, third)
     except PingError as error:
         return _text(error.reason, error.status)
+    except DATABASE_UNAVAILABLE:
+        # The database is down or restarting: nothing was stored, and the client may retry.
+        response = _text("database unavailable: the ping was not stored, try again shortly", 503)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
 
 
 @csrf_exempt
@@ -136,13 +148,19 @@ def _dispatch(request: HttpRequest, first: str, second: str | None, third: str |
         ping = _ping_input(request, second)
         return _answer(request, ping_record(lookup=Q(ping_uuid=ping_uuid), ping=ping, now=timezone.now()))
     if second is None:
-        raise PingError(f"{first!r} is not a ping uuid; use /ping/<uuid> or /ping/<ping key>/<slug>")
+        raise PingError(
+            f"{first[:ECHO_CHARS]!r} is not a ping uuid; use /ping/<uuid> or /ping/<ping key>/<slug>"
+        )
     return _dispatch_slug(request, ping_key=first, slug=second, action=third)
 
 
 def _dispatch_slug(request: HttpRequest, *, ping_key: str, slug: str, action: str | None) -> HttpResponse:
-    if not SLUG.match(slug) or len(slug) > 100:
-        raise PingError(f"invalid slug {slug!r}: use lowercase letters, digits, '-' and '_' (at most 100)")
+    if not ping_key.isprintable():
+        raise PingError("invalid ping key: it holds control characters")
+    if not SLUG.fullmatch(slug):
+        raise PingError(
+            f"invalid slug {slug[:ECHO_CHARS]!r}: use lowercase letters, digits, '-' and '_' (at most 100)"
+        )
     ping = _ping_input(request, action)
     lookup = Q(project__ping_key=ping_key, slug=slug)
     if ping_record(lookup=lookup, ping=ping, now=timezone.now()):

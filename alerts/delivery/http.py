@@ -10,20 +10,32 @@ from __future__ import annotations
 
 import http.client
 import ipaddress
+import re
 import socket
 import ssl
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from django.conf import settings
+
+from monitorsite.storable import is_storable_text
 
 TIMEOUT_SECONDS = 10
 MAX_RESPONSE_BYTES = 64 * 1024
 USER_AGENT = "Vigil-Notifications/1.0"
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# Spaces, control characters and DEL belong in no URL (http.client refuses them too).
+_NOT_IN_URL = re.compile(r"[\x00-\x20\x7f]")
+_HOST_NAME = re.compile(r"[a-z0-9_-]+(\.[a-z0-9_-]+)*\.?")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+# IPv6 prefixes that carry an IPv4 address in their low 32 bits and reach it by translation.
+_NAT64_PREFIXES = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("64:ff9b:1::/96"))
+# ISATAP interface identifiers (RFC 5214): 0000:5efe or 0200:5efe, then the IPv4 address.
+_ISATAP_MASK, _ISATAP_ID = 0xFDFFFFFF, 0x00005EFE
 
 # In order: the first that applies names the refusal.
 _REFUSED_RANGES: tuple[tuple[str, str], ...] = (
@@ -63,6 +75,10 @@ class Response:
 
 
 def parse_url(url: str) -> Target:
+    if not is_storable_text(url):
+        raise RequestRefused("not a valid URL: it holds a NUL or a lone surrogate character")
+    if _NOT_IN_URL.search(url):
+        raise RequestRefused("not a valid URL: it holds a space or a control character")
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -72,23 +88,65 @@ def parse_url(url: str) -> Target:
         raise RequestRefused("only http:// and https:// URLs are allowed")
     if not parts.hostname:
         raise RequestRefused("the URL has no host")
+    host = _host(parts.hostname)
+    # The request line is ASCII: other characters of the path go percent-encoded.
+    path = _NON_ASCII.sub(lambda match: quote(match.group()), parts.path or "/")
+    query = _NON_ASCII.sub(lambda match: quote(match.group()), parts.query)
+    return Target(
+        parts.scheme,
+        host,
+        port or (443 if parts.scheme == "https" else 80),
+        path + (f"?{query}" if query else ""),
+    )
+
+
+def _host(hostname: str) -> str:
+    """An IP address, or a DNS name in its ASCII (IDNA) form, as Host header and SNI need it."""
     try:
-        # Host header and SNI are ASCII: internationalized names go in their IDNA form.
-        host = parts.hostname.encode("idna").decode("ascii")
+        return str(ipaddress.ip_address(hostname))
+    except ValueError:
+        pass
+    try:
+        host = hostname.encode("idna").decode("ascii")
     except UnicodeError:
-        raise RequestRefused(f"not a valid host name: {parts.hostname}") from None
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return Target(parts.scheme, host, port or (443 if parts.scheme == "https" else 80), path)
+        host = ""
+    if not _HOST_NAME.fullmatch(host):
+        raise RequestRefused(f"not a valid host name: {hostname!r}")
+    return host
 
 
 def refusal(address: IPAddress) -> str | None:
     """Why connecting to `address` is refused, or None when it is a public address."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        else:
+            for form, embedded in embedded_ipv4(address):
+                reason = refusal(embedded)
+                if reason:
+                    return f"{embedded} via {form}, {reason}"
     for attribute, words in _REFUSED_RANGES:
         if getattr(address, attribute):
             return words
     return None if address.is_global else "not a public address"
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> Iterator[tuple[str, ipaddress.IPv4Address]]:
+    """IPv4 addresses that a packet to `address` may end up reaching through a transition
+    mechanism (6to4, Teredo, NAT64, ISATAP, IPv4-compatible), each with the mechanism's name."""
+    low32 = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if address.sixtofour is not None:
+        yield "6to4", address.sixtofour
+    if address.teredo is not None:
+        server, client = address.teredo
+        yield "Teredo", server
+        yield "Teredo", client
+    if any(address in prefix for prefix in _NAT64_PREFIXES):
+        yield "NAT64", low32
+    if (int(address) >> 32) & _ISATAP_MASK == _ISATAP_ID:
+        yield "ISATAP", low32
+    if int(address) >> 32 == 0 and int(address) > 1:
+        yield "IPv4-compatible", low32
 
 
 def check_address(address: str) -> None:

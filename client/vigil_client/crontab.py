@@ -45,8 +45,8 @@ FIELDS: tuple[tuple[str, int, int, dict[str, int]], ...] = (
 )
 SLUG_MAX = 100
 _ENV_LINE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
-_USER = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}\$?$")
-_FIELD_ITEM = re.compile(r"^(\*|[a-z0-9]+(?:-[a-z0-9]+)?)(?:/([0-9]+))?$")
+_USER = re.compile(r"[a-z_][a-z0-9_.-]{0,31}\$?")
+_FIELD_ITEM = re.compile(r"(\*|[a-z0-9]+(?:-[a-z0-9]+)?)(?:/([0-9]+))?")
 # Characters that mean the command needs a shell of its own once wrapped (pipes, redirects,
 # lists, expansions, globs, quoting, comments).
 _SHELL_CHARS = set("|&;<>()$`*?[]{}~#'\"\\\n!")
@@ -68,7 +68,7 @@ _WRAPPERS: dict[str, set[str]] = {
     "setlock": set(),
 }
 _INTERPRETER = re.compile(
-    r"^(python[0-9.]*|pypy[0-9.]*|bash|sh|dash|zsh|ksh|perl|ruby|node|php[0-9.]*|rscript)$"
+    r"(python[0-9.]*|pypy[0-9.]*|bash|sh|dash|zsh|ksh|perl|ruby|node|php[0-9.]*|rscript)"
 )
 _SCRIPT_SUFFIXES = (".sh", ".bash", ".py", ".pl", ".rb", ".js", ".php", ".r")
 
@@ -117,7 +117,7 @@ def _unquote(value: str) -> str:
 def validate_field(text: str, index: int) -> None:
     name, low, high, names = FIELDS[index]
     for item in text.lower().split(","):
-        m = _FIELD_ITEM.match(item)
+        m = _FIELD_ITEM.fullmatch(item)
         if not m:
             raise CronSyntaxError(f"bad {name} field {text!r}")
         span, step = m.group(1), m.group(2)
@@ -127,7 +127,7 @@ def validate_field(text: str, index: int) -> None:
             continue
         bounds = []
         for part in span.split("-"):
-            if part.isdigit():
+            if part.isascii() and part.isdigit():
                 value = int(part)
             elif part in names:
                 value = names[part]
@@ -142,7 +142,7 @@ def validate_field(text: str, index: int) -> None:
 
 def plausible_user(token: str) -> bool:
     """Shaped like a login name; one with a dot must exist here (else it's likely a script)."""
-    if not _USER.match(token):
+    if not _USER.fullmatch(token):
         return False
     try:
         pwd.getpwnam(token)
@@ -333,7 +333,7 @@ def executable_name(command: str) -> str:
         if base in _WRAPPERS:
             value_options = _WRAPPERS[base]
             i += 1
-            while i < len(words) and (words[i].startswith("-") or re.match(r"^[0-9.]+[smhd]?$", words[i])):
+            while i < len(words) and (words[i].startswith("-") or re.fullmatch(r"[0-9.]+[smhd]?", words[i])):
                 i += 2 if words[i] in value_options else 1
             if base in ("flock", "setlock") and i < len(words):
                 i += 1  # The lock file.
@@ -341,7 +341,7 @@ def executable_name(command: str) -> str:
         if base == "run-parts":
             dirs = [w for w in words[i + 1 :] if not w.startswith("-")]
             return f"run-parts-{PurePath(dirs[0]).name}" if dirs else base
-        if _INTERPRETER.match(base.lower()):
+        if _INTERPRETER.fullmatch(base.lower()):
             j = i + 1
             while j < len(words) and words[j].startswith("-"):
                 if words[j] == "-m" and j + 1 < len(words):
@@ -358,7 +358,7 @@ def executable_name(command: str) -> str:
 
 def _script_name(word: str, following: list[str]) -> str:
     base = PurePath(word).name
-    if base == "manage.py" and following and re.match(r"^[A-Za-z_][\w-]*$", following[0]):
+    if base == "manage.py" and following and re.fullmatch(r"[A-Za-z_][\w-]*", following[0]):
         return f"manage-{following[0]}"  # Django: the management command says more.
     for suffix in _SCRIPT_SUFFIXES:
         if base.lower().endswith(suffix) and len(base) > len(suffix):

@@ -28,7 +28,7 @@ from typing import Any, Literal
 from vigil_client.api import ApiClient, JsonDict
 from vigil_client.schedules import format_duration_short, parse_duration, schedule_payload
 
-SLUG_RE = re.compile(r"^[a-z0-9_-]{1,100}$")
+SLUG_RE = re.compile(r"[a-z0-9_-]{1,100}")
 MONITOR_KEYS = {
     "slug", "name", "schedule", "interval", "timezone", "grace", "max_duration", "description",
     "tags", "failure_threshold", "recovery_threshold", "allow_overlap", "channels", "rule",
@@ -136,7 +136,7 @@ def _parse_monitor(table: Any) -> MonitorSpec:
     if "slug" not in table:
         raise ValueError("missing `slug`")
     slug = _expect(table["slug"], str, "slug", "a string")
-    if not SLUG_RE.match(slug):
+    if not SLUG_RE.fullmatch(slug):
         raise ValueError(f"slug {slug!r}: use 1-100 of a-z, 0-9, _ and -")
     fields: JsonDict = {}
     if "name" in table:

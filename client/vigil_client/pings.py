@@ -31,7 +31,7 @@ def parse_kind(text: str) -> PingKind:
     """'start' -> 'start', '3' -> 3; raise ValueError for anything else."""
     if text in PING_KINDS:
         return text
-    if text.isdigit() and 0 <= int(text) <= 255:
+    if text.isascii() and text.isdigit() and 0 <= int(text) <= 255:
         return int(text)
     raise ValueError(f"expected one of {', '.join(PING_KINDS)} or an exit code 0-255, got {text!r}")
 

@@ -8,8 +8,8 @@ from typing import Any
 from vigil_client.crontab import MACROS
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_DURATION = re.compile(r"^(?:\s*(\d+)\s*([smhdw]))+\s*$", re.IGNORECASE)
-_PART = re.compile(r"(\d+)\s*([smhdw])", re.IGNORECASE)
+_DURATION = re.compile(r"(?:\s*([0-9]+)\s*([smhdw]))+\s*", re.IGNORECASE)
+_PART = re.compile(r"([0-9]+)\s*([smhdw])", re.IGNORECASE)
 
 
 def parse_duration(value: object, what: str = "duration") -> int:
@@ -18,9 +18,9 @@ def parse_duration(value: object, what: str = "duration") -> int:
         raise ValueError(f"{what}: expected seconds or a string like '10m', got {value!r}")
     if isinstance(value, int):
         seconds = value
-    elif isinstance(value, str) and value.strip().isdigit():
+    elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         seconds = int(value)
-    elif isinstance(value, str) and _DURATION.match(value):
+    elif isinstance(value, str) and _DURATION.fullmatch(value):
         seconds = sum(int(n) * _UNITS[u.lower()] for n, u in _PART.findall(value))
     else:
         raise ValueError(f"{what}: expected seconds or a string like '10m' or '1h30m', got {value!r}")
