@@ -1,10 +1,13 @@
-"""The API's parser and renderers, hardened against hostile bodies.
+"""The API's JSON parser and renderer, hardened against hostile bodies.
 
 - Parsing: Python's JSON decoder recurses once per nesting level, so 100,000 `[` end in a
   RecursionError (a 500). Nothing in the API nests deeper than a few levels: refuse more.
 - Rendering: an error message may repeat the client's input, and a lone surrogate in it
-  (valid JSON, `"\\ud800"`) has no UTF-8 form: JSON carries it as a `\\u` escape, the HTML
-  of the browsable API as a backslash escape.
+  (valid JSON, `"\\ud800"`) has no UTF-8 form; JSON's `\\u` escapes can still carry it.
+
+The API answers JSON only. DRF's browsable HTML API is left out: a key-authenticated API
+cannot be browsed from a browser anyway (/api/v1/docs/ is the way to explore it), and its
+forms crashed on invalid input (a date-time field holding "garbage" was a 500).
 """
 
 from __future__ import annotations
@@ -63,14 +66,3 @@ class JSONRenderer(renderers.JSONRenderer):
 
 class _EscapingJSONRenderer(renderers.JSONRenderer):
     ensure_ascii = True
-
-
-class BrowsableAPIRenderer(renderers.BrowsableAPIRenderer):
-    def render(
-        self,
-        data: Any,
-        accepted_media_type: str | None = None,
-        renderer_context: Mapping[str, Any] | None = None,
-    ) -> str:
-        page = super().render(data, accepted_media_type, renderer_context)
-        return page.encode("utf-8", "backslashreplace").decode()

@@ -38,7 +38,7 @@ class DatabaseUnavailableMiddleware:
 def unavailable_response(*, api: bool) -> HttpResponse:
     """503: JSON in the API's error shape under /api/, short plain text elsewhere."""
     if api:
-        response: HttpResponse = JsonResponse({"detail": f"The {REASON}."}, status=503)
+        response: HttpResponse = JsonResponse({"detail": f"{REASON.capitalize()}."}, status=503)
     else:
         response = HttpResponse(f"{REASON}\n", status=503, content_type="text/plain; charset=utf-8")
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)

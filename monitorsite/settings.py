@@ -247,10 +247,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_RENDERER_CLASSES": [
-        "monitorsite.api_formats.JSONRenderer",
-        "monitorsite.api_formats.BrowsableAPIRenderer",
-    ],
+    "DEFAULT_RENDERER_CLASSES": ["monitorsite.api_formats.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

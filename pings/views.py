@@ -138,6 +138,9 @@ def malformed_ping_url(request: HttpRequest) -> HttpResponse:
 
 
 def _dispatch(request: HttpRequest, first: str, second: str | None, third: str | None) -> HttpResponse:
+    # The query string is UTF-8 whatever charset the body's Content-Type names (Django would
+    # decode it with that charset, and a UTF-16 body would hide the rid and the metadata).
+    request.encoding = "utf-8"
     try:
         ping_uuid = uuid.UUID(first)
     except ValueError:

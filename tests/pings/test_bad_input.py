@@ -154,3 +154,26 @@ def test_a_tag_with_a_nul_matches_no_monitor(client: Client, monitor: Monitor, p
     assert response.status_code == 200
     if path.startswith("/status/"):
         assert response.json()["monitors"] == []
+
+
+@pytest.mark.parametrize("charset", ["utf-16", "latin-1", "cp500"])
+def test_the_query_string_is_utf8_whatever_the_body_charset(
+    client: Client, monitor: Monitor, charset: str
+) -> None:
+    rid = "6f1e3c1a-8a44-4c39-9b55-1f1f5c9b7a10"
+    response = client.generic(
+        "POST",
+        f"/ping/{monitor.ping_uuid}/start?rid={rid}&meta.city=K%C3%B6ln",
+        "log".encode(charset),
+        content_type=f"text/plain; charset={charset}",
+    )
+    assert response.status_code == 200
+    run = Run.objects.get(monitor=monitor)
+    assert (str(run.rid), run.meta) == (rid, {"city": "Köln"})
+
+
+def test_a_bad_rid_is_refused_whatever_the_body_charset(client: Client, monitor: Monitor) -> None:
+    response = client.generic(
+        "POST", f"/ping/{monitor.ping_uuid}?rid=%FF%FF", b"", content_type="text/plain; charset=utf-16"
+    )
+    assert_refused(response, monitor, "rid must be a uuid")
