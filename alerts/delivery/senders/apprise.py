@@ -15,6 +15,7 @@ from django.template.loader import render_to_string
 from alerts.delivery import render
 from alerts.delivery.senders.base import ConfigError, Message, Outcome, Sender
 from alerts.models import Channel
+from monitorsite.storable import is_storable_text
 
 
 class AppriseSender(Sender):
@@ -26,6 +27,8 @@ class AppriseSender(Sender):
         url = config.get("url") if isinstance(config, dict) else None
         if not isinstance(url, str) or not url.strip():
             raise ConfigError("url", "An Apprise URL is required.")
+        if not is_storable_text(url):
+            raise ConfigError("url", "not a valid URL: it holds a NUL or a lone surrogate character")
         if not apprise.Apprise().add(url.strip()):
             raise ConfigError("url", "Apprise does not understand this URL.")
         return {"url": url.strip()}
