@@ -85,6 +85,8 @@ class Request:
     body: bytes = b""
     headers: dict[str, str | bytes] = field(default_factory=dict)
     why: str = ""
+    # A read: a 2xx answer is fine. For anything else a 2xx means a ping or a write went through.
+    may_succeed: bool = False
 
     def describe(self) -> str:
         headers = {name: value[:100] for name, value in self.headers.items()}
@@ -97,6 +99,8 @@ class Targets:
 
     ping_uuids: list[str]
     ping_key: str
+    status_key: str
+    badge_key: str
     slugs: list[str]
     api_key: str
     read_only_key: str
@@ -207,6 +211,7 @@ def generate_ping_requests(rng: random.Random, targets: Targets, count: int) -> 
         _bad_ping_key,
         _bad_method,
         _bad_ping_path,
+        _public_read,
     ]
     for _ in range(count):
         yield rng.choice(scenarios)(rng, targets)
@@ -293,6 +298,30 @@ def _bad_ping_path(rng: random.Random, targets: Targets) -> Request:
         ]
     )  # fmt: skip
     return _finish(rng, "bad path", rng.choice(PING_METHODS), with_query(path, rng))
+
+
+def _public_read(rng: random.Random, targets: Targets) -> Request:
+    """Status pages, badges and metrics with unknown or malformed keys, odd tags and methods.
+
+    The real keys only come with tags no monitor carries, so that the answer never depends on
+    the seeded monitors' states (a down monitor makes the status page answer 503, rightly).
+    """
+    key = rng.choice([unknown_key(rng), "%00", "a%00b", "%ED%A0%80", "x" * 300, "%0A"])
+    odd_tag = rng.choice(["tag=%00", "tag=%ED%A0%80", "tag=" + "t" * 500, "tag=no-such-tag", "tag=%0A"])
+    path = rng.choice(
+        [
+            f"/status/{key}/", f"/status/{key}/?{odd_tag}", f"/status/{targets.status_key}/?{odd_tag}",
+            f"/badge/{key}.svg", f"/badge/{key}/{rng.choice(targets.slugs)}.svg",
+            f"/badge/{targets.badge_key}.svg?{odd_tag}",
+            f"/badge/{targets.badge_key}/{rng.choice(BAD_SLUGS)}.svg",
+            f"/metrics/{key}", f"/metrics/{targets.status_key}?{odd_tag}", "/status/",
+        ]
+    )  # fmt: skip
+    method = rng.choice(["GET", "GET", "HEAD", "POST", "DELETE"])
+    body = noise_body(rng) if method in ("POST", "DELETE") else b""
+    return Request(
+        method, path, body, noise_headers(rng, body), "public read", may_succeed=method in ("GET", "HEAD")
+    )
 
 
 # --- API requests --------------------------------------------------------------------------------
@@ -408,7 +437,7 @@ def _api(rng: random.Random, why: str, method: str, path: str, key: str | None, 
         headers["Content-Type"] = "application/json" if rng.random() < 0.85 else rng.choice(CONTENT_TYPES)
     if key is not None:
         headers["Authorization"] = f"Bearer {key}"
-    return Request(method, path, body, headers, why)
+    return Request(method, path, body, headers, why, may_succeed=method in ("GET", "HEAD", "OPTIONS"))
 
 
 def _any_object_path(rng: random.Random, targets: Targets) -> str:
