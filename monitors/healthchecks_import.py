@@ -30,11 +30,12 @@ from monitors.models import Monitor, PingMethods, Project
 from monitors.projects import ProjectError, project_update, validate_ping_key
 from monitors.schedule import ScheduleError, parse_schedule
 from monitors.services import monitor_create, monitor_pause, monitor_resume, monitor_update, schedule_fields
+from monitorsite.storable import storable_text
 
 FETCH_TIMEOUT_SECONDS = 15
 # Healthchecks answers a few hundred bytes per check; this bounds a wrong URL's answer.
 MAX_ANSWER_BYTES = 20 * 1024 * 1024
-SLUG = re.compile(r"^[a-z0-9_-]{1,100}$")
+SLUG = re.compile(r"[a-z0-9_-]{1,100}")
 MAX_TAGS, MAX_TAG_LENGTH = 50, 50
 # What to create in Vigil for a Healthchecks integration it cannot import.
 CHANNEL_ADVICE = {
@@ -262,7 +263,7 @@ def _plan_check(
     planned = PlannedMonitor(
         action="create",
         name=name or hc_slug or "Unnamed check",
-        slug=hc_slug if SLUG.match(hc_slug) else "",
+        slug=hc_slug if SLUG.fullmatch(hc_slug) else "",
         ping_uuid=ping_uuid,
         channel_ids=[code for code in _text(check.get("channels")).split(",") if code],
     )
@@ -417,7 +418,9 @@ def _ping_uuid_of(check: dict[str, Any]) -> uuid.UUID | None:
 
 
 def _text(value: object) -> str:
-    return value.strip() if isinstance(value, str) else ""
+    """A text field of the remote's JSON, as our columns can hold it (JSON may carry NUL and lone
+    surrogates; PostgreSQL takes neither)."""
+    return storable_text(value).strip() if isinstance(value, str) else ""
 
 
 def _int(value: object, *, default: int) -> int:

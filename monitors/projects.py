@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 
 from monitors.models import Membership, Project
 
-PING_KEY_CHARS = re.compile(r"^[A-Za-z0-9_-]+$")
+PING_KEY_CHARS = re.compile(r"[A-Za-z0-9_-]+")
 # Long enough not to be guessed (generated keys have 22 characters), short enough for the column.
 PING_KEY_MIN_LENGTH = 16
 PING_KEY_MAX_LENGTH = 40
@@ -35,7 +35,7 @@ def validate_ping_key(value: str) -> str:
     """A ping key is url-safe and never shaped like a uuid: /ping/<x> with a uuid means a monitor."""
     if not PING_KEY_MIN_LENGTH <= len(value) <= PING_KEY_MAX_LENGTH:
         raise ProjectError("ping_key", f"Between {PING_KEY_MIN_LENGTH} and {PING_KEY_MAX_LENGTH} characters.")
-    if not PING_KEY_CHARS.match(value):
+    if not PING_KEY_CHARS.fullmatch(value):
         raise ProjectError("ping_key", "Only letters, digits, '-' and '_'.")
     if _parses_as_uuid(value):
         raise ProjectError("ping_key", "Must not be shaped like a uuid (ping URLs would take it for one).")

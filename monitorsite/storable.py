@@ -12,3 +12,10 @@ def is_storable_text(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def storable_text(text: str) -> str:
+    """`text` as any column can hold it: NUL characters dropped, lone surrogates replaced (U+FFFD)."""
+    if is_storable_text(text):
+        return text
+    return text.replace("\x00", "").encode("utf-8", "surrogatepass").decode("utf-8", "replace")

@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 
 from alerts.models import Channel, MaintenanceWindow
 from monitors.models import Monitor, Project
+from monitors.projects import ProjectError, validate_ping_key
 from monitorsite.api_formats import MAX_DEPTH
 from tests.api.builders import make_channel
 
@@ -178,3 +179,9 @@ def test_options_on_the_documentation_pages_is_405(client: Any, path: str) -> No
     response = client.options(path)
     assert response.status_code == 405
     assert client.get(path).status_code == 200
+
+
+@pytest.mark.parametrize("key", ["abcdefghijklmnop\n", "abcdefghijklmnop\x00", "abcdefghijklmnop\u00e9"])
+def test_a_ping_key_with_a_trailing_newline_or_other_characters_is_refused(key: str) -> None:
+    with pytest.raises(ProjectError, match="Only letters, digits"):
+        validate_ping_key(key)

@@ -105,7 +105,10 @@ def test_while_postgresql_is_down_every_answer_is_a_short_503_and_vigil_recovers
             assert_short_text_503(answer, f"{method} {path}")
             if method != "HEAD":
                 assert answer.text() == "database unavailable: the ping was not stored, try again shortly"
-            assert answer.headers["cache-control"] == "no-store"
+            assert (
+                answer.headers["cache-control"] == "no-cache, no-store, must-revalidate, private, max-age=0"
+            )
+            assert answer.headers["ping-body-limit"] == "100000"
         for path in (
             f"/status/{site.status_key}/",
             f"/badge/{site.badge_key}.svg",

@@ -268,3 +268,17 @@ def test_pings_to_a_post_only_import_are_still_answered(
     """The behaviour itself (GET ignored) comes with the ping path; the URL answers either way."""
     run_import(fake)
     assert client.post(f"/ping/{UUIDS['post_only']}").status_code == 200
+
+
+def test_text_no_database_can_hold_is_cleaned_and_a_slug_with_a_newline_is_replaced(
+    fake: FakeHealthchecks,
+) -> None:
+    fake.checks[0]["name"] = "Nightly\x00 backup \ud800"
+    fake.checks[0]["desc"] = "Copies\x00 the database."
+    fake.checks[0]["slug"] = "nightly-backup\n"
+    fake.checks[0]["tags"] = "prod\x00 db"
+    run_import(fake, "--project", "Acme")
+    backup = monitor("interval")
+    assert (backup.name, backup.description) == ("Nightly backup \ufffd\ufffd\ufffd", "Copies the database.")
+    assert backup.slug == "nightly-backup"  # made from the name: the remote slug is no Vigil slug
+    assert backup.tags == ["prod", "db"]
