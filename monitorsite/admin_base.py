@@ -9,7 +9,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+
+from monitorsite.storable import is_storable_text
 
 if TYPE_CHECKING:  # generic in the stubs only; Django's classes take no subscript at run time
     ModelAdminBase = admin.ModelAdmin[Any]
@@ -21,6 +23,15 @@ else:
 
 class ReadOnlyAdmin(ModelAdminBase):
     list_per_page = 50
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        # A filter value PostgreSQL cannot even compare (a NUL) would be a 500 in the query.
+        for name, values in request.GET.lists():
+            if not all(is_storable_text(text) for text in (name, *values)):
+                return HttpResponseBadRequest("A filter holds a NUL or a lone surrogate character.")
+        return super().changelist_view(request, extra_context)
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -92,3 +92,11 @@ def test_the_admin_needs_a_login(client: Client) -> None:
     response = client.get("/admin/monitors/monitor/")
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+@pytest.mark.parametrize("query", ["status__exact=%00", "q=a%00b", "%00=1", "kind__exact=%00"])
+@pytest.mark.parametrize("model", ["monitors/monitor", "pings/run", "pings/ping", "alerts/incident"])
+def test_a_filter_holding_a_nul_is_400(
+    admin_client: Client, delivered: Notification, model: str, query: str
+) -> None:
+    assert admin_client.get(f"/admin/{model}/?{query}").status_code == 400
