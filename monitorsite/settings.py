@@ -202,7 +202,6 @@ DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "vigil@localhost")
 PING_BODY_LIMIT = envint("PING_BODY_LIMIT", 100_000, minimum=0)
 # Pings per monitor per minute; 0 turns the limit off.
 PING_RATE_LIMIT_PER_MINUTE = envint("PING_RATE_LIMIT_PER_MINUTE", 600, minimum=0)
-REGISTRATION_OPEN = envbool("REGISTRATION_OPEN", True)
 WEBHOOKS_ALLOW_PRIVATE_IPS = envbool("WEBHOOKS_ALLOW_PRIVATE_IPS", False)
 APPRISE_ENABLED = envbool("APPRISE_ENABLED", False)
 # The sweeper is considered dead (and /healthz answers 503) past this age.
@@ -225,10 +224,10 @@ LOGIN_REDIRECT_URL = "/"
 REGISTRATION_OPEN = envbool("REGISTRATION_OPEN", True)
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 # Sign-in throttling (monitors.signin_throttle): failures per username and address.
-SIGNIN_MAX_FAILURES = envint("SIGNIN_MAX_FAILURES", 5)
-SIGNIN_LOCKOUT_SECONDS = envint("SIGNIN_LOCKOUT_SECONDS", 15 * 60)
+SIGNIN_MAX_FAILURES = envint("SIGNIN_MAX_FAILURES", 5, minimum=1)
+SIGNIN_LOCKOUT_SECONDS = envint("SIGNIN_LOCKOUT_SECONDS", 15 * 60, minimum=0)
 # Seconds between the dashboard's refreshes while its tab is visible.
-DASHBOARD_REFRESH_SECONDS = envint("DASHBOARD_REFRESH_SECONDS", 5)
+DASHBOARD_REFRESH_SECONDS = envint("DASHBOARD_REFRESH_SECONDS", 5, minimum=1)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
