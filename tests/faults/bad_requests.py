@@ -582,13 +582,15 @@ def _odd_read(rng: random.Random, targets: Targets) -> Request:
     path = rng.choice(
         [*(f"/api/v1/{name}/" for name in COLLECTIONS), "/api/v1/project/", "/api/v1/metrics/",
          f"/api/v1/monitors/{rng.choice(targets.monitor_ids)}/runs/",
-         f"/api/v1/monitors/{rng.choice(targets.monitor_ids)}/pings/"]
+         f"/api/v1/monitors/{rng.choice(targets.monitor_ids)}/pings/",
+         f"/api/v1/monitors/{rng.choice(targets.monitor_ids)}/stats/", "/api/v1/runs/"]
     )  # fmt: skip
     query = rng.choice(
         ["page=0", "page=-1", "page=abc", "page=99999999999999999999", "page=%00", "tag=%00", "tag=%ED%A0%80",
          "status=bogus", "status=%00", "q=" + "q" * 5000, "q=%00", "format=xml", "format=api", "format=%00",
          "monitor=abc", "monitor=%00", f"monitor={2**64}", "open=maybe", "open=%00", "page_size=100000",
-         "tag=" + "t" * 60, "ordering=-id", "%00=%00"]
+         "tag=" + "t" * 60, "ordering=-id", "%00=%00", "since=%00", "since=garbage", "since=99999999999999d",
+         "since=-5m", "since=2001-02-30T00:00:00Z", "status=%ED%A0%80"]
     )  # fmt: skip
     return _api(
         rng, "odd read", "GET", f"{path}?{query}", rng.choice([targets.api_key, targets.read_only_key])
