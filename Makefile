@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 PYTEST_ARGS ?=
+SOAK_MINUTES ?= 30
 
-.PHONY: run test lint typecheck pytest bench-ping bench-sweep bench-pages bench-runs clean
+.PHONY: run test lint typecheck pytest bench-ping bench-sweep bench-pages bench-runs bench-slow-clients soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +49,13 @@ bench-pages: $(VENV)/.installed-dev
 
 bench-runs: $(VENV)/.installed-dev
 	$(BIN)/python bench/runs_feed.py
+
+bench-slow-clients: $(VENV)/.installed-dev
+	$(BIN)/python bench/slow_clients.py
+
+# The embedded mode (`make run`) under 200 monitors for SOAK_MINUTES; exits 1 on a crash or a lost alert.
+soak: $(VENV)/.installed-run
+	$(BIN)/python bench/soak.py --minutes $(SOAK_MINUTES)
 
 clean:
 	rm -rf $(VENV) var staticfiles

@@ -4,7 +4,8 @@
 # For each backend (PostgreSQL, then SQLite in embedded mode):
 #   1. a fresh database, `migrate`, 10,000 monitors (bench/seed.py, which also writes their
 #      ping uuids as a Lua table);
-#   2. `gunicorn monitorsite.wsgi -w 2`, warm-up, then `wrk -t2 -c16` for DURATION with
+#   2. `gunicorn monitorsite.wsgi --config python:monitorsite.gunicorn_conf -w 2` (the server
+#      settings of `make run` and docker-compose.yml: threaded workers), warm-up, then `wrk -t2 -c16` for DURATION with
 #      bench/random_ping.lua (a random monitor per request, statuses counted, nothing left in
 #      flight at the end);
 #   3. the same for `gunicorn bench.hello_app:application -w 2` (no middleware, no database);
@@ -24,7 +25,8 @@
 #   REDIS_URL_BENCH=redis://127.0.0.1:6379/14           REDIS_URL of the PostgreSQL run
 #   KEEP_DB=1           keep the benchmark database and the temp dir (printed) on exit
 #   STRICT=1            exit non-zero when a ratio target is missed
-#   GUNICORN_EXTRA=""   extra gunicorn options for both apps, e.g. "--threads 8"
+#   GUNICORN_EXTRA=""   extra gunicorn options for both apps, e.g. "--threads 8", or
+#                       "-k sync --threads 1" for the sync workers Vigil used before
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -47,7 +49,7 @@ STRICT="${STRICT:-0}"
 WRK_THREADS=2
 WRK_CONNECTIONS=16
 WEB_WORKERS=2
-# Extra gunicorn options for both apps, e.g. GUNICORN_EXTRA="--threads 8" (gthread workers).
+# Extra gunicorn options for both apps, after the shared config (they override it).
 read -r -a GUNICORN_EXTRA_ARGS <<<"${GUNICORN_EXTRA:-}"
 
 declare -A TARGET=([postgres]=0.5 [sqlite]=0.2)
@@ -175,7 +177,7 @@ start_server() {
     PORT="$(free_port)"
     # A simple command (not a function) in the background: $! is gunicorn's master itself.
     env -u DATABASE_URL -u REDIS_URL -u VIGIL_SQLITE_PATH "${APP_ENV[@]}" \
-        "$GUNICORN" "$app" -w "$WEB_WORKERS" "${GUNICORN_EXTRA_ARGS[@]}" -b "127.0.0.1:$PORT" \
+        "$GUNICORN" "$app" --config python:monitorsite.gunicorn_conf -w "$WEB_WORKERS" "${GUNICORN_EXTRA_ARGS[@]}" -b "127.0.0.1:$PORT" \
         >"$TMP/gunicorn-$name.log" 2>&1 &
     SERVER_PID=$!
     # Ready when it answers anything (a 404 for an unknown uuid writes nothing).
@@ -250,7 +252,7 @@ report_backend() {
     fi
 
     echo
-    echo "== $backend: wrk -t$WRK_THREADS -c$WRK_CONNECTIONS, ${WINDOW_S}s window, gunicorn -w $WEB_WORKERS ${GUNICORN_EXTRA:-(sync workers)}"
+    echo "== $backend: wrk -t$WRK_THREADS -c$WRK_CONNECTIONS, ${WINDOW_S}s window, gunicorn -w $WEB_WORKERS, monitorsite/gunicorn_conf.py ${GUNICORN_EXTRA:-as it is}"
     printf '%-8s %10s %10s %10s %8s  %s\n' app "req/s" "p50 ms" "p99 ms" ratio "statuses"
     printf '%-8s %10s %10s %10s %8s  %s\n' vigil "$v_rps" "$(field "$vigil" p50_ms)" "$v_p99" "$ratio" \
         "$(field "$vigil" statuses)"

@@ -114,7 +114,7 @@ if parsed_database is not None:
     database["CONN_HEALTH_CHECKS"] = True
 else:
     database = {
-        "ENGINE": "django.db.backends.sqlite3",
+        "ENGINE": "monitorsite.sqlite_backend",
         "NAME": envstr("VIGIL_SQLITE_PATH", str(VAR_DIR / "vigil.sqlite3")),
         "OPTIONS": {
             # IMMEDIATE takes the write lock at BEGIN, so web, worker and beat queue on
@@ -146,18 +146,9 @@ else:
             "LOCATION": str(VAR_DIR / "cache"),
         }
     }
-    broker_dir = VAR_DIR / "broker"
-    for sub in ("in", "processed", "control"):
-        (broker_dir / sub).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_URL = "filesystem://"
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(broker_dir / "in"),
-        "data_folder_out": str(broker_dir / "in"),
-        "processed_folder": str(broker_dir / "processed"),
-        "store_processed": False,
-        # Without it kombu writes its broadcast exchange files into the working directory.
-        "control_folder": str(broker_dir / "control"),
-    }
+    # Its own SQLite file, apart from the application's (monitorsite/sqlite_broker.py).
+    CELERY_BROKER_URL = f"sqlite-broker://{(VAR_DIR / 'broker.sqlite3').resolve()}"
+    CELERY_BROKER_TRANSPORT = "monitorsite.sqlite_broker:Transport"
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

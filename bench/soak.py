@@ -1,0 +1,324 @@
+"""Soak of the embedded mode: `make run` with 200 monitors pinging and alerting for N minutes.
+
+    make soak                                       # 30 minutes
+    .venv/bin/python bench/soak.py --minutes 2
+
+Starts `manage.py runall` exactly as `make run` does (SQLite, the embedded broker) in a
+temp dir, with a loopback webhook receiver, and creates 200 monitors on one webhook
+channel (interval INTERVAL s, grace GRACE s), pinged from PINGERS threads:
+- steady (140): a success every PING_EVERY s; they must never alert;
+- failing (30): cycles of PHASE s of `/fail` pings, then PHASE s of successes: one
+  `problem` per failing phase, one `recovered` at the first success after it;
+- missing (30): cycles of PHASE s of silence, then PHASE s of successes: a `problem`
+  once the silence passes interval + grace, a `recovered` at the next ping.
+Phases are staggered over the cycle. At the end every monitor is pinged as a steady one
+until the last recoveries are delivered (SETTLE s at most). Then it prints runall's
+restarts, log lines that say something went wrong, pings sent / refused and their
+latency, webhooks expected / received / missing / unexpected (distinct webhook-ids per
+monitor and event), and the resident memory of each process at the start and the end.
+Exits 1 when a child restarted, a ping was refused, or a webhook is missing or unexpected.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.embedded import EmbeddedError, EmbeddedVigil, WebhookReceiver
+
+MONITORS = {"steady": 140, "failing": 30, "missing": 30}
+INTERVAL = 10
+GRACE = 2
+PING_EVERY = 3.0
+PHASE = 30.0
+CYCLE = 2 * PHASE
+PINGERS = 8
+# Silence shorter than interval + grace - EARLY never alerts; longer than interval + grace +
+# DETECTED always has; a monitor whose silence falls between stays silent a little longer.
+EARLY = 1.0
+DETECTED = 5.0
+SETTLE = 60.0
+# Guards every Monitor.expected: pinger threads write them while the main thread compares.
+EXPECTED_LOCK = threading.Lock()
+
+
+@dataclass
+class Monitor:
+    id: int
+    kind: str
+    path: str
+    offset: float
+    last_ping: float = 0.0
+    next_ping: float = 0.0
+    failing: bool = False
+    expected: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass
+class Pings:
+    sent: int = 0
+    refused: list[str] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+
+    def percentile(self, fraction: float) -> float:
+        ranked = sorted(self.seconds)
+        if not ranked:
+            return math.nan
+        return ranked[min(len(ranked) - 1, max(0, math.ceil(fraction * len(ranked)) - 1))]
+
+
+@dataclass
+class Report:
+    minutes: float
+    restarts: list[str]
+    log_problems: list[str]
+    pings: Pings
+    expected: Counter[tuple[int, str]]
+    received: Counter[tuple[int, str]]
+    memory_start: dict[str, int]
+    memory_end: dict[str, int]
+    settled_seconds: float
+
+    @property
+    def missing(self) -> Counter[tuple[int, str]]:
+        return self.expected - self.received
+
+    @property
+    def unexpected(self) -> Counter[tuple[int, str]]:
+        return self.received - self.expected
+
+    @property
+    def ok(self) -> bool:
+        return not (self.restarts or self.pings.refused or self.missing or self.unexpected)
+
+    def lines(self) -> list[str]:
+        mb = 1024 * 1024
+        p50, p99, slowest = (self.pings.percentile(f) * 1000 for f in (0.5, 0.99, 1.0))
+        out = [
+            f"soak: {self.minutes:g} min of load, then {self.settled_seconds:.0f} s to settle",
+            f"restarts (runall): {len(self.restarts)}",
+            *(f"  {line}" for line in self.restarts[:20]),
+            f"log lines that say something went wrong: {len(self.log_problems)}",
+            *(f"  {line}" for line in self.log_problems[:20]),
+            f"pings: {self.pings.sent} sent, {len(self.pings.refused)} refused; "
+            f"p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {slowest:.1f} ms",
+            *(f"  refused: {reason}" for reason in self.pings.refused[:10]),
+            f"webhooks: {sum(self.expected.values())} expected, {sum(self.received.values())} received, "
+            f"{sum(self.missing.values())} missing, {sum(self.unexpected.values())} unexpected",
+            *(f"  missing: monitor {m} {event} x{n}" for (m, event), n in sorted(self.missing.items())[:10]),
+            *(
+                f"  unexpected: monitor {m} {event} x{n}"
+                for (m, event), n in sorted(self.unexpected.items())[:10]
+            ),
+            "resident memory (MB, with pool processes): start -> end",
+            *(
+                f"  {name:13} {self.memory_start.get(name, 0) / mb:7.1f} -> {end / mb:7.1f}"
+                for name, end in sorted(self.memory_end.items())
+            ),
+            "verdict: " + ("OK" if self.ok else "FAILED"),
+        ]
+        return out
+
+
+class Pinger:
+    """Pings its share of monitors on their schedules and notes the transitions it causes."""
+
+    def __init__(
+        self, vigil: EmbeddedVigil, monitors: list[Monitor], started: float, load_ends: float
+    ) -> None:
+        self.vigil = vigil
+        self.monitors = monitors
+        self.started = started
+        self.load_ends = load_ends
+        self.pings = Pings()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self.stop.is_set():
+            monitor = min(self.monitors, key=lambda m: m.next_ping)
+            wait = monitor.next_ping - time.monotonic()
+            if wait > 0:
+                self.stop.wait(wait)
+                continue
+            self._tick(monitor, time.monotonic())
+
+    def _tick(self, monitor: Monitor, now: float) -> None:
+        monitor.next_ping = now + PING_EVERY
+        phase = self._phase(monitor, now)
+        if phase == "silent":
+            return
+        if monitor.kind == "missing":
+            silence = now - monitor.last_ping
+            if INTERVAL + GRACE - EARLY <= silence < INTERVAL + GRACE + DETECTED:
+                # It may or may not have been found missing yet: wait until it surely has.
+                monitor.next_ping = monitor.last_ping + INTERVAL + GRACE + DETECTED
+                return
+        else:
+            silence = 0.0
+        action = "/fail" if phase == "fail" else ""
+        if not self._ping(monitor.path + action, now):
+            return
+        monitor.last_ping = now
+        with EXPECTED_LOCK:
+            if silence >= INTERVAL + GRACE + DETECTED:
+                monitor.expected["problem"] += 1
+                monitor.expected["recovered"] += 1
+            if phase == "fail" and not monitor.failing:
+                monitor.failing = True
+                monitor.expected["problem"] += 1
+            elif phase != "fail" and monitor.failing:
+                monitor.failing = False
+                monitor.expected["recovered"] += 1
+
+    def _phase(self, monitor: Monitor, now: float) -> str:
+        """steady, fail or silent: what this monitor does at `now`."""
+        elapsed = now - self.started - monitor.offset
+        if monitor.kind == "steady" or elapsed < 0 or now >= self.load_ends:
+            return "steady"
+        in_first_half = (elapsed % CYCLE) < PHASE
+        if monitor.kind == "failing":
+            return "fail" if in_first_half else "steady"
+        return "silent" if in_first_half else "steady"
+
+    def _ping(self, path: str, started: float) -> bool:
+        self.pings.sent += 1
+        status, body = self.vigil.request("GET", path)
+        if status != 200:
+            self.pings.refused.append(f"{path}: {status} {body[:80]!r}")
+            return False
+        self.pings.seconds.append(time.monotonic() - started)
+        return True
+
+
+def soak(*, minutes: float, var_dir: Path, progress: bool = False) -> Report:
+    receiver = WebhookReceiver()
+    vigil = EmbeddedVigil(var_dir, env={"WEBHOOKS_ALLOW_PRIVATE_IPS": "true"})
+    try:
+        vigil.start()
+        vigil.bootstrap()
+        monitors = _create_monitors(vigil, receiver.url)
+        memory_start = vigil.memory()
+        started = time.monotonic()
+        load_ends = started + minutes * 60
+        pingers = [Pinger(vigil, monitors[index::PINGERS], started, load_ends) for index in range(PINGERS)]
+        for monitor in monitors:
+            monitor.next_ping = monitor.last_ping + PING_EVERY
+        for pinger in pingers:
+            pinger.thread.start()
+        while time.monotonic() < load_ends:
+            time.sleep(min(10.0, max(0.0, load_ends - time.monotonic())))
+            if progress:
+                sent = sum(p.pings.sent for p in pingers)
+                print(
+                    f"  {(time.monotonic() - started) / 60:5.1f} min: {sent} pings, "
+                    f"{len(receiver.received)} webhooks",
+                    flush=True,
+                )
+        expected = _expected(monitors)
+        settle_ends = time.monotonic() + SETTLE
+        while time.monotonic() < settle_ends:
+            expected = _expected(monitors)
+            if _received(receiver) == expected and _quiet_for(receiver, seconds=INTERVAL + GRACE + DETECTED):
+                break
+            time.sleep(1)
+        settled = time.monotonic() - load_ends
+        for pinger in pingers:
+            pinger.stop.set()
+        for pinger in pingers:
+            pinger.thread.join()
+        memory_end = vigil.memory()
+    finally:
+        vigil.stop()
+        receiver.close()
+    pings = Pings()
+    for pinger in pingers:
+        pings.sent += pinger.pings.sent
+        pings.refused += pinger.pings.refused
+        pings.seconds += pinger.pings.seconds
+    return Report(
+        minutes=minutes,
+        restarts=[line for line in vigil.supervisor_lines() if "exited" in line or "restarted" in line],
+        log_problems=vigil.problem_lines(),
+        pings=pings,
+        expected=_expected(monitors),
+        received=_received(receiver),
+        memory_start=memory_start,
+        memory_end=memory_end,
+        settled_seconds=settled,
+    )
+
+
+def _create_monitors(vigil: EmbeddedVigil, hook_url: str) -> list[Monitor]:
+    channel = vigil.create("channels/", {"kind": "webhook", "name": "soak", "config": {"url": hook_url}})
+    monitors = []
+    for kind, count in MONITORS.items():
+        for index in range(count):
+            created = vigil.create(
+                "monitors/",
+                {
+                    "name": f"soak {kind} {index}",
+                    "slug": f"soak-{kind}-{index}",
+                    "schedule": {"kind": "interval", "seconds": INTERVAL},
+                    "grace_seconds": GRACE,
+                    "channels": [channel["id"]],
+                },
+            )
+            path = "/ping/" + str(created["ping_url"]).rsplit("/ping/", 1)[1]
+            # Up from the start: creating all of them takes longer than a window.
+            pinged = time.monotonic()
+            status, _ = vigil.request("GET", path)
+            if status != 200:
+                raise EmbeddedError(f"the first ping of {path} answered {status}")
+            monitors.append(
+                Monitor(int(created["id"]), kind, path, offset=CYCLE * index / count, last_ping=pinged)
+            )
+    return monitors
+
+
+def _expected(monitors: list[Monitor]) -> Counter[tuple[int, str]]:
+    with EXPECTED_LOCK:
+        return Counter({(m.id, event): n for m in monitors for event, n in m.expected.items() if n})
+
+
+def _received(receiver: WebhookReceiver) -> Counter[tuple[int, str]]:
+    return Counter(
+        (monitor_id, event) for monitor_id, event, _ in receiver.events() if monitor_id is not None
+    )
+
+
+def _quiet_for(receiver: WebhookReceiver, *, seconds: float) -> bool:
+    """No webhook for `seconds`: nothing more is on its way."""
+    last = max((hook.received_at for hook in receiver.received), default=0.0)
+    return time.monotonic() - last >= seconds
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--minutes", type=float, default=30.0, help="minutes of load")
+    args = parser.parse_args()
+    with open("/proc/loadavg") as loadavg:
+        load = " ".join(loadavg.read().split()[:3])
+    print(
+        f"soak of the embedded mode: {sum(MONITORS.values())} monitors {dict(MONITORS)}, "
+        f"{args.minutes:g} min; load average {load}",
+        flush=True,
+    )
+    with tempfile.TemporaryDirectory(prefix="vigil-soak-") as tmp:
+        report = soak(minutes=args.minutes, var_dir=Path(tmp) / "var", progress=True)
+    print("\n".join(report.lines()))
+    return 0 if report.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
