@@ -87,6 +87,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "monitorsite.database_outage.DatabaseUnavailableMiddleware",
+    "monitorsite.unreadable_body.UnreadableBodyMiddleware",
 ]
 
 ROOT_URLCONF = "monitorsite.urls"
