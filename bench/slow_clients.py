@@ -5,7 +5,7 @@
 For each server setting: the embedded mode (`manage.py runall`, as `make run` starts it) in a
 temp dir, one monitor; PINGS sequential pings (a new connection each, like `curl` from
 cron) with no slow client, then again while SLOW connections each announce
-`Content-Length: 1000`, send 3 bytes and wait. Prints p50/p99/max and the pings that got no
+`Content-Length: 1000`, send 3 bytes and then a byte every 5 s. Prints p50/p99/max and the pings that got no
 answer within PING_TIMEOUT. The settings compared: monitorsite/gunicorn_conf.py as it is
 (threaded workers), and `GUNICORN_CMD_ARGS="--worker-class sync --threads 1"` (what Vigil
 used before; a ping there waits for a slow client to finish or for gunicorn to kill the
@@ -21,6 +21,7 @@ import math
 import socket
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,6 +36,8 @@ SLOW = 10
 PINGS = 300
 PING_TIMEOUT = 5.0
 BUDGET_SECONDS = 60.0
+# Below gunicorn's 30 s timeout: the slow clients are never dropped for silence.
+DRIBBLE_SECONDS = 5.0
 SETTINGS = {
     "threads (monitorsite/gunicorn_conf.py)": "",
     "sync workers": "--worker-class sync --threads 1",
@@ -69,8 +72,17 @@ class Latencies:
 
 @contextlib.contextmanager
 def half_sent_requests(port: int, path: str, count: int) -> Iterator[list[socket.socket]]:
-    """`count` connections that send headers announcing 1000 bytes of body, then 3 bytes, then wait."""
-    sockets = []
+    """`count` connections that announce 1000 bytes of body and send 3, then one more byte
+    every DRIBBLE_SECONDS (a slowloris: never silent long enough for a server timeout)."""
+    sockets: list[socket.socket] = []
+    stop = threading.Event()
+
+    def dribble() -> None:
+        while not stop.wait(DRIBBLE_SECONDS):
+            for connection in sockets:
+                with contextlib.suppress(OSError):
+                    connection.sendall(b"x")
+
     try:
         for _ in range(count):
             connection = socket.create_connection(("127.0.0.1", port), timeout=5)
@@ -79,10 +91,13 @@ def half_sent_requests(port: int, path: str, count: int) -> Iterator[list[socket
                 "Content-Length: 1000\r\n\r\nabc".encode()
             )
             sockets.append(connection)
+        dribbler = threading.Thread(target=dribble, daemon=True)
+        dribbler.start()
         # Let the server accept them and hand each to a worker before measuring.
         time.sleep(0.5)
         yield sockets
     finally:
+        stop.set()
         for connection in sockets:
             connection.close()
 
@@ -102,9 +117,18 @@ def still_open(connection: socket.socket) -> bool:
 
 
 def ping_latencies(
-    port: int, path: str, *, count: int, timeout: float = PING_TIMEOUT, budget: float = BUDGET_SECONDS
+    port: int,
+    path: str,
+    *,
+    count: int,
+    timeout: float = PING_TIMEOUT,
+    budget: float = BUDGET_SECONDS,
+    expect: int = 200,
 ) -> Latencies:
-    """`count` sequential GETs of `path`, each on a new connection; stops early when `budget` runs out."""
+    """`count` sequential GETs of `path`, each on a new connection; stops early when `budget` runs out.
+
+    An answer other than `expect` counts as failed.
+    """
     seconds: list[float] = []
     failed = 0
     ends = time.monotonic() + budget
@@ -117,7 +141,7 @@ def ping_latencies(
             connection.request("GET", path)
             response = connection.getresponse()
             response.read()
-            if response.status == 200:
+            if response.status == expect:
                 seconds.append(time.perf_counter() - started)
             else:
                 failed += 1

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.soak import soak
+from bench.soak import MAX_UNCERTAIN_SHARE, soak
 
 MINUTES = 1.5
 
@@ -22,6 +22,7 @@ def test_make_run_stays_up_and_delivers_every_alert_under_200_monitors(tmp_path:
     assert report.pings.sent > 4000, summary
     # Failing and missing monitors went down and came back: alerts of both kinds were due.
     assert {event for _, event in report.expected} == {"problem", "recovered"}, summary
+    assert report.uncertain_share <= MAX_UNCERTAIN_SHARE, summary
     assert not report.missing, summary
     assert not report.unexpected, summary
     assert report.log_problems == [], summary
