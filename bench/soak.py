@@ -16,9 +16,10 @@ until the last recoveries are delivered (SETTLE s at most). Expected alerts foll
 the pings actually answered: a gap the pinger itself let grow past interval + grace is a
 miss too, and a monitor with a gap that may or may not have been caught is left out of
 the comparison (more than 10 % left out fails the run: the machine was too busy to tell).
-Then it prints runall's restarts, log lines that say something went wrong, pings sent / refused and their
-latency, webhooks expected / received / missing / unexpected (distinct webhook-ids per
-monitor and event), and the resident memory of each process at the start and the end.
+Then it prints runall's restarts, log lines that say something went wrong, pings sent /
+refused and their latency, how far the pinger fell behind, webhooks expected / received /
+missing / unexpected (distinct webhook-ids per monitor and event), and the resident
+memory of each process at the start and the end.
 Exits 1 when a child restarted, a ping was refused, or a webhook is missing or unexpected.
 """
 
