@@ -41,9 +41,12 @@ if __package__ in (None, ""):
 from bench.embedded import EmbeddedError, EmbeddedVigil, WebhookReceiver
 
 MONITORS = {"steady": 140, "failing": 30, "missing": 30}
-INTERVAL = 10
-GRACE = 2
-PING_EVERY = 3.0
+# Missed 20 s after a ping; steady monitors are pinged every 4 s, so a pinger that falls
+# behind by up to 15 s on a busy machine is still on time.
+INTERVAL = 15
+GRACE = 5
+PING_EVERY = 4.0
+# Longer than interval + grace + DETECTED: a silent phase is surely found missing.
 PHASE = 30.0
 CYCLE = 2 * PHASE
 PINGERS = 16
@@ -52,6 +55,8 @@ PINGERS = 16
 EARLY = 1.0
 DETECTED = 5.0
 SETTLE = 60.0
+# Nothing more arrived for this long after the last expected webhook: nothing more is coming.
+QUIET = 10.0
 # The alert comparison counts only if it covers at least 90 % of the monitors.
 MAX_UNCERTAIN_SHARE = 0.1
 # Guards every Monitor.expected: pinger threads write them while the main thread compares.
@@ -124,6 +129,8 @@ class Report:
     uncertain: list[int]
     # The longest gap between two pings of a steady monitor (PING_EVERY if the pinger kept up).
     steady_gap: float
+    # What Vigil's API said, at the end, about the incidents of monitors with a missing webhook.
+    diagnosis: list[str]
 
     @property
     def missing(self) -> Counter[tuple[int, str]]:
@@ -165,6 +172,7 @@ class Report:
                 f"  unexpected: monitor {m} {event} x{n}"
                 for (m, event), n in sorted(self.unexpected.items())[:10]
             ),
+            *(f"  {line}" for line in self.diagnosis),
             "resident memory (MB, with pool processes): start -> end",
             *(
                 f"  {name:13} {self.memory_start.get(name, 0) / mb:7.1f} -> {end / mb:7.1f}"
@@ -262,9 +270,7 @@ def soak(*, minutes: float, var_dir: Path, progress: bool = False) -> Report:
                 )
         settle_ends = time.monotonic() + SETTLE
         while time.monotonic() < settle_ends:
-            if _received(receiver, monitors) == _expected(monitors) and _quiet_for(
-                receiver, seconds=INTERVAL + GRACE + DETECTED
-            ):
+            if _received(receiver, monitors) == _expected(monitors) and _quiet_for(receiver, seconds=QUIET):
                 break
             time.sleep(1)
         settled = time.monotonic() - load_ends
@@ -273,6 +279,8 @@ def soak(*, minutes: float, var_dir: Path, progress: bool = False) -> Report:
         for pinger in pingers:
             pinger.thread.join()
         memory_end = vigil.memory()
+        missing = _expected(monitors) - _received(receiver, monitors)
+        diagnosis = [_incidents(vigil, monitor_id) for monitor_id in sorted({m for m, _ in missing})[:10]]
     finally:
         vigil.stop()
         receiver.close()
@@ -293,6 +301,7 @@ def soak(*, minutes: float, var_dir: Path, progress: bool = False) -> Report:
         settled_seconds=settled,
         uncertain=[m.id for m in monitors if m.uncertain],
         steady_gap=max(m.longest_gap for m in monitors if m.kind == "steady"),
+        diagnosis=diagnosis,
     )
 
 
@@ -337,6 +346,19 @@ def _received(receiver: WebhookReceiver, monitors: list[Monitor]) -> Counter[tup
         for monitor_id, event, _ in receiver.events()
         if monitor_id is not None and monitor_id not in left_out
     )
+
+
+def _incidents(vigil: EmbeddedVigil, monitor_id: int) -> str:
+    """Monitor N's incidents as Vigil has them: when each opened and resolved, and its notifications."""
+    status, page = vigil.api("GET", f"incidents/?monitor={monitor_id}")
+    if status != 200:
+        return f"monitor {monitor_id}: incidents/ answered {status}"
+    incidents = [
+        f"{incident['kind']} opened {incident['opened_at']} resolved {incident['resolved_at']} "
+        + ", ".join(f"{n['event']}:{n['status']}x{len(n['attempts'])}" for n in incident["notifications"])
+        for incident in page["results"]
+    ]
+    return f"monitor {monitor_id}: " + ("; ".join(incidents) or "no incident")
 
 
 def _quiet_for(receiver: WebhookReceiver, *, seconds: float) -> bool:
