@@ -147,14 +147,7 @@ class EmbeddedVigil:
         """Ctrl-C, as a user would; SIGKILL if runall has not stopped everything within STOP_SECONDS."""
         if self.process is None:
             return None
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGINT)
-            try:
-                self.process.wait(timeout=STOP_SECONDS)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        return self.process.returncode
+        return stop_session(self.process)
 
     def __enter__(self) -> EmbeddedVigil:
         self.start()
@@ -234,6 +227,18 @@ class EmbeddedVigil:
 
     def problem_lines(self) -> list[str]:
         return [line for line in self.log().splitlines() if LOG_PROBLEMS.search(line)]
+
+
+def stop_session(process: subprocess.Popen[bytes]) -> int:
+    """Ctrl-C to a process started with start_new_session (and its group); SIGKILL after STOP_SECONDS."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGINT)
+        try:
+            process.wait(timeout=STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    return process.returncode
 
 
 def _processes_with_parent(parent: int) -> list[tuple[int, str]]:

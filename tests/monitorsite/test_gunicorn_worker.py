@@ -8,7 +8,6 @@ timeout passes the stalled ones are answered (400) or closed and the third is se
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.embedded import ROOT, free_port
+from bench.embedded import ROOT, free_port, stop_session
 
 TIMEOUT_SECONDS = 2
 
@@ -83,8 +82,7 @@ def test_clients_silent_past_the_timeout_are_dropped_and_free_their_threads(tmp_
         assert read_all(stalled_headers, timeout=TIMEOUT_SECONDS * 5) == b""
         assert read_all(waiting, timeout=TIMEOUT_SECONDS * 5).startswith(b"HTTP/1.1 ")
     finally:
-        os.killpg(server.pid, signal.SIGINT)
-        server.wait(timeout=30)
+        stop_session(server)
     assert b"Internal Server Error" not in log_path.read_bytes()
 
 

@@ -9,7 +9,6 @@ again (at most ROUNDS), but every ping of every round must be answered.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -20,7 +19,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from bench.embedded import EmbeddedVigil, free_port
+from bench.embedded import EmbeddedVigil, free_port, stop_session
 from bench.slow_clients import Latencies, half_sent_requests, ping_latencies, still_open
 from tests.deployment import REPO, compose_web_gunicorn, with_option
 from tests.factories import MonitorFactory
@@ -108,8 +107,7 @@ def test_compose_web_command_keeps_answering_pings_while_ten_clients_hold_half_s
         _wait_for_answer(port, server, tmp_path / "gunicorn.log")
         rounds, held, stored = pings_while_held(port, path, monitor.runs.count)
     finally:
-        os.killpg(server.pid, signal.SIGINT)
-        server.wait(timeout=30)
+        stop_session(server)
     assert_not_starved(rounds, held)
     assert stored == sum(len(latencies.seconds) for latencies in rounds)
 
