@@ -9,14 +9,14 @@ THREADS, and the other threads keep answering; they also overlap PostgreSQL's co
 waits. Command-line options (e.g. `--workers 4`) override these.
 """
 
-import os
+from monitorsite.env import envint
 
 worker_class = "monitorsite.gunicorn_worker.ThreadWorker"
 # Processes; gunicorn's own WEB_CONCURRENCY convention.
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+workers = envint("WEB_CONCURRENCY", 2, minimum=1)
 # Per process. More than the stalled clients one worker may be handed: the kernel gives
 # a new connection to whichever worker accepts first, and a worker with every thread held
 # would still accept, and then queue, the next ping.
-threads = int(os.environ.get("WEB_THREADS", "16"))
+threads = envint("WEB_THREADS", 16, minimum=1)
 # A request whose client sends nothing for this long is dropped (monitorsite.gunicorn_worker).
 timeout = 30

@@ -25,6 +25,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from monitorsite.env import envint
+
 STOP_GRACE_SECONDS = 10
 POLL_SECONDS = 0.2
 BACKOFF_FIRST_SECONDS = 1.0
@@ -41,9 +43,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument("--port", type=int, default=envint("PORT", 8000, minimum=1, maximum=65535))
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
-        parser.add_argument("--web-workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")))
+        parser.add_argument("--web-workers", type=int, default=envint("WEB_CONCURRENCY", 2, minimum=1))
 
     def handle(self, *args: Any, port: int, host: str, web_workers: int, **options: Any) -> None:
         _check_port_free(host, port)
