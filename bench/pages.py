@@ -162,7 +162,7 @@ def _plan(vendor: str, ids: list[int]) -> str:
     """The run strip's query plan for every monitor on the page."""
     from django.db import connection
 
-    from pings.selectors import recent_runs
+    from pings.selectors import recent_outcomes
 
     captured: list[tuple[str, Any]] = []
 
@@ -171,7 +171,7 @@ def _plan(vendor: str, ids: list[int]) -> str:
         return execute(sql, params, many, context)
 
     with connection.execute_wrapper(capture):
-        recent_runs(monitor_ids=ids)
+        recent_outcomes(monitor_ids=ids)
     sql, params = captured[0]
     prefix = "EXPLAIN (ANALYZE, BUFFERS) " if vendor == "postgresql" else "EXPLAIN QUERY PLAN "
     with connection.cursor() as cursor:

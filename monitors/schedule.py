@@ -278,6 +278,10 @@ def upcoming_due_times(schedule: Schedule, after: datetime, count: int = 5) -> l
     moment = _as_utc(after, "after")
     for _ in range(count):
         moment = next_due(schedule, moment)
-        wall = moment.astimezone(_zone(schedule.timezone)).replace(tzinfo=None) if schedule.kind == "cron" else None
+        wall = (
+            moment.astimezone(_zone(schedule.timezone)).replace(tzinfo=None)
+            if schedule.kind == "cron"
+            else None
+        )
         times.append(DueTime(at=moment, wall=wall))
     return times

@@ -26,6 +26,13 @@ def rows_of(response) -> list[str]:
     return re.findall(r'<span class="slug">([^<]*)</span>', response.content.decode())
 
 
+def ticks_of(html: str) -> list[str]:
+    """The outcomes a strip shows, oldest first: each stretch of equal outcomes is one element
+    whose run count is its --n (1 when unset)."""
+    stretches = re.findall(r'<span class="tick tick-(\w+)"(?: style="--n:(\d+)")?>', html)
+    return [outcome for outcome, count in stretches for _ in range(int(count or 1))]
+
+
 def test_anonymous_visitors_are_sent_to_sign_in(client: Client, project: Project) -> None:
     for path in ("/", f"/projects/{project.id}/"):
         response = client.get(path)
@@ -54,7 +61,13 @@ def test_lists_the_projects_monitors_with_status_schedule_and_ticks(
     assert "03:00 daily, Europe/Berlin" in page
     assert "every 5 minutes" in page
     assert 'aria-label="Last 30 runs: 20 success, 8 failed, 1 overlap, 1 too long"' in page
-    assert page.count('class="tick tick-') == sum(min(len(runs), 30) for *_, runs in SHOWCASE) + 5  # + legend
+    strip = re.search(r'<tr id="monitor-\d+" data-status="down">.*?</tr>', page)
+    assert strip is not None
+    assert (
+        ticks_of(strip[0])
+        == ["success"] * 20 + ["failed"] * 2 + ["too_long", "failed", "overlap"] + ["failed"] * 5
+    )
+    assert len(ticks_of(page)) == sum(min(len(runs), 30) for *_, runs in SHOWCASE)
     assert f'href="/monitors/{project.monitors.get(slug="db-backup").id}/"' in page
     assert "<time datetime=" in page
     assert "data-relative" in page
