@@ -162,25 +162,23 @@ class PauseForm(forms.Form):
         required=False, max_length=64, widget=forms.HiddenInput(attrs={"data-viewer-zone": ""})
     )
 
-    def clean_zone(self) -> str:
-        zone: str = self.cleaned_data["zone"] or "UTC"
-        try:
-            return validate_timezone(zone)
-        except ScheduleError:
-            raise forms.ValidationError("Unknown time zone.") from None
-
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         text = (data.get("until") or "").strip()
-        if not text or "zone" not in data:
+        if not text:
             data["until"] = None
             return data
         try:
             local = datetime.fromisoformat(text)
+            zone = validate_timezone(data.get("zone") or "UTC")
+        except ScheduleError:  # a ValueError too: first
+            # The zone comes from the browser, unseen: its error goes with the time it qualifies.
+            self.add_error("until", f"Unknown time zone {data.get('zone')!r}: give the time in UTC.")
+            return data
         except ValueError:
             self.add_error("until", "Enter a date and time, e.g. 2026-03-01 18:30.")
             return data
-        moment = local if local.tzinfo else local.replace(tzinfo=ZoneInfo(data["zone"]))
+        moment = local if local.tzinfo else local.replace(tzinfo=ZoneInfo(zone))
         # The API's rule for `until` (a future time), applied once.
         checked = PauseSerializer(data={"until": moment.isoformat()})
         if not checked.is_valid():
