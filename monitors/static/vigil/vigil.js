@@ -50,7 +50,7 @@
       button.hidden = false;
       if (button.dataset.copyReady) return;
       button.dataset.copyReady = "1";
-      var label = button.textContent;
+      var label = button.innerHTML;  // may hold a visually hidden name
       button.addEventListener("click", function () {
         var source = document.getElementById(button.dataset.copy);
         if (!source) return;
@@ -59,7 +59,7 @@
         }, function () {
           button.textContent = "Press Ctrl+C";
         }).then(function () {
-          setTimeout(function () { button.textContent = label; }, 1500);
+          setTimeout(function () { button.innerHTML = label; }, 1500);
         });
       });
     });
