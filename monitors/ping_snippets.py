@@ -51,7 +51,7 @@ def ping_snippets(ping_url: str, *, body_limit: int) -> list[Snippet]:
         Snippet(
             id="snippet-python",
             title="Python",
-            text=f'from vigil_client import monitor\n\n\n@monitor(url="{ping_url}")\ndef job():\n    ...',
+            text=f'from vigil_client import monitor\n\n@monitor(url="{ping_url}")\ndef job():\n    ...',
             help="Each call is one run: start, then success, or a failure with the traceback.",
         ),
     ]

@@ -138,7 +138,8 @@ def page_context(
         **live_context(monitor),
         **history_context(request, monitor, history or RunHistoryForm({})),
         "schedule": schedule_in_words(schedule),
-        "zone": monitor.timezone if monitor.schedule_kind == ScheduleKind.CRON else "UTC",
+        # A cron schedule's times belong to its zone; an interval's are shown in the viewer's.
+        "zone": monitor.timezone if monitor.schedule_kind == ScheduleKind.CRON else "",
         "due_times": due_times,
         "stats": stats,
         "chart": duration_chart(

@@ -182,10 +182,12 @@ def test_an_empty_monitor_says_how_to_start(signed_in: Client, project: Project)
     monitor = MonitorFactory.create(project=project)
     page = signed_in.get(detail(monitor)).content.decode()
     assert "No runs yet." in page
-    assert "No finished run with a duration yet." in page
     assert "No incidents" in page
     assert "no runs yet" in page  # the tick strip
-    assert '<details class="snippets" open>' in page
+    # Before the first ping, how to send one takes the place of the (empty) figures and chart.
+    assert "Report your job's runs" in page
+    assert page.count('<code id="snippet-') == 5
+    assert "Duration over time" not in page
 
 
 def test_a_paused_monitor_offers_resume_and_lists_no_due_times(signed_in: Client, project: Project) -> None:
@@ -474,8 +476,9 @@ def test_a_viewer_sees_the_page_without_controls_or_secrets(
     cannot_change(monkeypatch)
     page = signed_in.get(detail(monitor)).content.decode()
     assert monitor.ping_url not in page
-    for control in ("Pause…", "Delete…", "Acknowledge</button>", "Ready snippets"):
+    for control in ("Pause…", "Delete…", "Acknowledge</button>", "Ready snippets", "Report your job"):
         assert control not in page
+    assert "No finished run with a duration yet." in page
 
 
 def test_actions_refuse_get_and_need_csrf(project: Project, user: Any) -> None:
