@@ -106,7 +106,7 @@ def test_the_page_fits_a_phone(phone: Page, signed_in: SignedIn, screenshot: Cal
 
 
 def test_with_javascript_off_a_log_opens_on_its_own_page(
-    make_context: Callable[..., BrowserContext], signed_in: SignedIn
+    make_context: Callable[..., BrowserContext], signed_in: SignedIn, screenshot: Callable[..., Path]
 ) -> None:
     monitor = showcase_monitor(signed_in.project, channels=False)
     page = make_context(signed_in=signed_in, java_script_enabled=False).new_page()
@@ -116,6 +116,21 @@ def test_with_javascript_off_a_log_opens_on_its_own_page(
     expect(page).to_have_url(re.compile(rf"/monitors/{monitor.id}/runs/{run.id}/$"))
     expect(page.locator("pre.log-text")).to_contain_text("backup failed after 1 attempt(s)")
     expect(page.locator(".log-truncated")).to_be_visible()
+    screenshot("run-page", on=page)
+
+
+def test_delete_after_confirming(page: Page, signed_in: SignedIn, screenshot: Callable[..., Path]) -> None:
+    monitor = MonitorFactory.create(project=signed_in.project, name="Old export")
+    make_run(monitor)
+    page.goto(f"/monitors/{monitor.id}/")
+    page.get_by_role("link", name="Delete…").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Delete this monitor?")
+    expect(page.locator(".danger-zone")).to_contain_text("1 run and 0 incidents")
+    screenshot("monitor-delete", on=page)
+    assert Monitor.objects.filter(id=monitor.id).exists()
+    page.get_by_role("button", name="Delete the monitor").click()
+    expect(page.get_by_role("status")).to_contain_text("Monitor “Old export” deleted.")
+    assert not Monitor.objects.filter(id=monitor.id).exists()
 
 
 def test_pause_until_a_local_time_then_resume_without_a_reload(
