@@ -207,3 +207,13 @@ def test_the_query_count_does_not_grow_with_the_number_of_monitors(
     with_two_hundred = dashboard_queries(signed_in)
     assert len(rows_of(signed_in.get("/"))) == 200
     assert with_five == with_two_hundred
+
+
+def test_names_slugs_and_tags_are_escaped_in_the_rows(signed_in: Client, project: Project) -> None:
+    MonitorFactory.create(project=project, name='<script>alert("x")</script>', tags=['"><img src=x>', "a&b"])
+    page = signed_in.get("/").content.decode()
+    assert "<script>alert" not in page
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
+    assert "<img src=x>" not in page
+    assert 'href="?tag=%22%3E%3Cimg%20src%3Dx%3E">&quot;&gt;&lt;img src=x&gt;</a>' in page
+    assert 'href="?tag=a%26b">a&amp;b</a>' in page
