@@ -236,3 +236,31 @@ def test_the_link_in_a_received_alert_opens_the_monitor_page(
     expect(page.get_by_role("heading", level=1)).to_have_text("Invoice export")
     expect(page.locator("#monitor-live .status")).to_have_text(MonitorStatus.DOWN.value)
     expect(page.locator("article.incident.is-open .attempts")).to_contain_text("HTTP 200")
+
+
+UNNAMED_CONTROLS = """
+() => [...document.querySelectorAll("a[href], button, summary, input:not([type=hidden]), select, textarea")]
+  .filter(el => el.offsetParent !== null)
+  .filter(el => {
+    const named = (el.getAttribute("aria-label") || el.textContent || "").trim()
+      || (el.labels && [...el.labels].some(label => label.textContent.trim()));
+    return !named;
+  })
+  .map(el => el.outerHTML.slice(0, 120))
+"""
+
+
+def test_every_control_is_named_and_reached_from_the_keyboard(page: Page, signed_in: SignedIn) -> None:
+    monitor = showcase_monitor(signed_in.project)
+    page.goto(f"/monitors/{monitor.id}/")
+    assert page.evaluate(UNNAMED_CONTROLS) == []
+    # Pause… opens from the keyboard and its field takes the focus next.
+    pause = page.locator("#monitor-controls summary")
+    pause.focus()
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Until (optional)")).to_be_focused()
+    pause.focus()
+    assert pause.evaluate("element => getComputedStyle(element).outlineStyle") != "none", "no visible focus"
+    page.goto(f"/projects/{signed_in.project.id}/activity/")
+    assert page.evaluate(UNNAMED_CONTROLS) == []
