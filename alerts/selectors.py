@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Prefetch, QuerySet
 
 from alerts.models import DeliveryAttempt, Incident, MaintenanceWindow, Notification
-from monitors.models import Project
+from monitors.models import Monitor, Project
 
 
 def incidents_for_project(
@@ -13,7 +13,11 @@ def incidents_for_project(
 ) -> QuerySet[Incident]:
     """Newest first, with each notification and its delivery attempts in the order they happened."""
     attempts = DeliveryAttempt.objects.order_by("at", "id")
-    notifications = Notification.objects.order_by("id").prefetch_related(Prefetch("attempts", attempts))
+    notifications = (
+        Notification.objects.select_related("channel")
+        .order_by("id")
+        .prefetch_related(Prefetch("attempts", attempts))
+    )
     incidents = (
         Incident.objects.filter(monitor__project=project)
         .prefetch_related(Prefetch("notifications", notifications))
@@ -24,6 +28,11 @@ def incidents_for_project(
     if is_open is not None:
         incidents = incidents.filter(resolved_at__isnull=is_open)
     return incidents
+
+
+def open_incident_of(*, monitor: Monitor) -> Incident | None:
+    """The monitor's open incident (at most one is open), without its deliveries."""
+    return Incident.objects.filter(monitor=monitor, resolved_at__isnull=True).first()
 
 
 def maintenance_windows_for_project(*, project: Project) -> QuerySet[MaintenanceWindow]:

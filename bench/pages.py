@@ -1,24 +1,33 @@
-"""Page benchmark: server time of the dashboard at 1,000 monitors with their runs.
+"""Page benchmark: server time of the dashboard at 1,000 monitors, and of a monitor's page
+with 100,000 runs.
 
     .venv/bin/python bench/pages.py                              # PostgreSQL (the target)
     .venv/bin/python bench/pages.py --database-url sqlite://     # embedded mode, for comparison
+    .venv/bin/python bench/pages.py --profile                    # + where Django's time goes
 
 1. A fresh database (PostgreSQL: dropped and re-created; dropped again on exit), `migrate`,
-   one project with MONITORS monitors (every status, tags, interval and cron schedules), RUNS
-   runs each, and one of them with a long history (HISTORY runs): the run strip must not
-   read history it does not show.
-2. A signed-in member's GET / through Django's test client (the whole Django stack in this
-   process: middleware, session, queries, template; no network), SAMPLES times after a
-   warm-up: wall-time median and p95, this process's CPU time, response size, queries per
-   page; and the plan of the run-strip query for all monitors.
-Goal: median <= 150 ms. Printed, never asserted (the test suite holds no timed assertions).
-The monitor page's half of this benchmark (100,000 runs) comes with that page.
+   one project with MONITORS monitors (every status, tags, interval and cron schedules) and
+   RUNS runs each; one more monitor with a long history (HISTORY runs, every 5 minutes, with
+   logs, metadata, failures and overlaps, and INCIDENTS incidents with their deliveries);
+   ANALYZE.
+2. A signed-in member's requests through Django's test client (the whole Django stack in this
+   process: middleware, session, queries, template; no network), SAMPLES times each after a
+   warm-up: wall-time median and p95, this process's CPU time, response size, queries:
+   - the dashboard (GET /) and its poll (the htmx partial);
+   - the long-history monitor's page, its two polls (status panel, history head) and a keyset
+     page from the middle of its history.
+   And the plans of the dashboard's run-strip query and of the monitor page's history page.
+Goal: median <= 150 ms for the dashboard and the monitor page. Printed, never asserted (the
+test suite holds no timed assertions).
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import io
 import os
+import pstats
 import re
 import shutil
 import statistics
@@ -26,6 +35,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,6 +48,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/vigil_bench_pages"
 GOAL_MS = 150.0
 BATCH = 5000
+INCIDENTS = 40
+LOG_LINE = "2026-03-01T03:00:00Z INFO copied a batch of rows from orders to the archive table\n"
 
 
 def _parse_args() -> argparse.Namespace:
@@ -51,6 +63,7 @@ def _parse_args() -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=40, help="runs per monitor")
     parser.add_argument("--history", type=int, default=100_000, help="runs of the one long-history monitor")
     parser.add_argument("--samples", type=int, default=30)
+    parser.add_argument("--profile", action="store_true", help="cProfile each page; print the top functions")
     parser.add_argument("--keep", action="store_true", help="keep the database and the temp dir")
     return parser.parse_args()
 
@@ -94,10 +107,11 @@ def _configure(args: argparse.Namespace, tmp: Path) -> str:
     return "postgresql"
 
 
-def _seed(monitors: int, runs: int, history: int) -> tuple[str, list[int]]:
-    """The project, its monitors and runs; answers the member's username and the monitor ids."""
+def _seed(monitors: int, runs: int, history: int) -> tuple[str, list[int], int]:
+    """The project, its monitors and runs; answers the member's username, the dashboard's
+    monitor ids and the long-history monitor's id."""
     from django.contrib.auth.models import User
-    from django.db import transaction
+    from django.db import connection, transaction
     from django.utils import timezone
 
     from monitors.models import Monitor, MonitorStatus, ScheduleKind
@@ -132,14 +146,38 @@ def _seed(monitors: int, runs: int, history: int) -> tuple[str, list[int]]:
             ],
             batch_size=BATCH,
         )
-    ids = list(Monitor.objects.filter(project=project).order_by("id").values_list("id", flat=True))
-    plan = [(monitor_id, runs) for monitor_id in ids] + [(ids[0], history)]
+        long_history = Monitor.objects.create(
+            project=project,
+            name="Long history",
+            slug="long-history",
+            status=MonitorStatus.DOWN,
+            window_start=now,
+            interval_seconds=300,
+            last_ping_at=now,
+            next_due_at=now + timedelta(minutes=5),
+            last_duration_ms=31_000,
+            description="Runs every five minutes, for a year.",
+            runbook_url="https://wiki.example.com/runbooks/long-history",
+        )
+    ids = list(
+        Monitor.objects.filter(project=project)
+        .exclude(id=long_history.id)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
     pending: list[Run] = []
-    for monitor_id, count in plan:
-        for index in range(count):
-            started = now - timedelta(minutes=5 * (count - index))
+
+    def add(run: Run) -> None:
+        pending.append(run)
+        if len(pending) >= BATCH:
+            Run.objects.bulk_create(pending)
+            pending.clear()
+
+    for monitor_id in ids:
+        for index in range(runs):
+            started = now - timedelta(minutes=5 * (runs - index))
             failed = index % 11 == 0
-            pending.append(
+            add(
                 Run(
                     monitor_id=monitor_id,
                     status="failed" if failed else "success",
@@ -151,18 +189,69 @@ def _seed(monitors: int, runs: int, history: int) -> tuple[str, list[int]]:
                     evaluated=True,
                 )
             )
-            if len(pending) >= BATCH:
-                Run.objects.bulk_create(pending)
-                pending.clear()
+    for index in range(history):
+        started = now - timedelta(minutes=5 * (history - index))
+        failed = index % 23 == 0
+        seconds = 20 + index % 17 + (40 if failed else 0)
+        add(
+            Run(
+                monitor_id=long_history.id,
+                status="failed" if failed else "success",
+                started_at=started,
+                finished_at=started + timedelta(seconds=seconds),
+                duration_ms=seconds * 1000 + index % 997,
+                exit_code=1 if failed else 0,
+                overlap=index % 101 == 0,
+                meta={"rows": 1000 + index % 5000, "shard": f"s{index % 8}"},
+                log=LOG_LINE * (200 if failed else 3),
+                evaluated=True,
+            )
+        )
     Run.objects.bulk_create(pending)
-    return user.username, ids
+    _incidents(long_history, now)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return user.username, ids, long_history.id
 
 
-def _plan(vendor: str, ids: list[int]) -> str:
-    """The run strip's query plan for every monitor on the page."""
+def _incidents(monitor: Any, now: Any) -> None:
+    """INCIDENTS incidents over the last weeks, each delivered to two channels after a retry."""
+    from alerts.models import Channel, DeliveryAttempt, Incident, Notification
+
+    hook = Channel.objects.create(
+        project=monitor.project, kind="webhook", name="hook", config={"url": "https://x"}
+    )
+    mail = Channel.objects.create(
+        project=monitor.project, kind="email", name="mail", config={"to": ["a@b.c"]}
+    )
+    for index in range(INCIDENTS):
+        opened = now - timedelta(hours=12 * (INCIDENTS - index))
+        incident = Incident.objects.create(
+            monitor=monitor,
+            kind="failed",
+            kinds=["failed"],
+            detail="exit status 1",
+            opened_at=opened,
+            resolved_at=None if index == INCIDENTS - 1 else opened + timedelta(minutes=10),
+            log=[{"at": opened.isoformat(), "message": "opened: exit status 1"}],
+        )
+        for channel in (hook, mail):
+            notification = Notification.objects.create(
+                incident=incident, channel=channel, event="problem", status="delivered", created_at=opened
+            )
+            DeliveryAttempt.objects.bulk_create(
+                [
+                    DeliveryAttempt(notification=notification, at=opened, status_code=503, error="HTTP 503"),
+                    DeliveryAttempt(
+                        notification=notification, at=opened + timedelta(seconds=30), status_code=200
+                    ),
+                ]
+            )
+
+
+def _plan(vendor: str, read: Callable[[], object]) -> str:
+    """The plan of the first query `read` makes."""
     from django.db import connection
-
-    from pings.selectors import recent_runs
 
     captured: list[tuple[str, Any]] = []
 
@@ -171,12 +260,72 @@ def _plan(vendor: str, ids: list[int]) -> str:
         return execute(sql, params, many, context)
 
     with connection.execute_wrapper(capture):
-        recent_runs(monitor_ids=ids)
+        read()
     sql, params = captured[0]
     prefix = "EXPLAIN (ANALYZE, BUFFERS) " if vendor == "postgresql" else "EXPLAIN QUERY PLAN "
     with connection.cursor() as cursor:
         cursor.execute(prefix + sql, params)
         return "\n".join(" | ".join(str(cell) for cell in row) for row in cursor.fetchall())
+
+
+@dataclass
+class Figures:
+    median: float
+    p95: float
+    cpu: float
+    size: int
+    queries: int
+
+
+def _measure(client: Any, path: str, samples: int, profile: bool, **headers: str) -> Figures:
+    """The page's figures over `samples` requests, after a warm-up; with `profile`, where the
+    time goes (cProfile's view of this process only: the database's own time is not in it)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for _ in range(3):
+        assert client.get(path, **headers).status_code == 200
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(path, **headers)
+    # Counted now: the captured list is read from the connection's log, which the next request clears.
+    queries = len(captured)
+    if profile:
+        print(f"\n{path}: its queries, slowest first (seconds, SQL)")
+        for query in sorted(captured.captured_queries, key=lambda query: -float(query["time"]))[:8]:
+            print(f"  {query['time']}  {query['sql'][:160]}")
+    wall, cpu = [], []
+    profiler = cProfile.Profile() if profile else None
+    for _ in range(samples):
+        start, start_cpu = time.perf_counter(), time.process_time()
+        if profiler:
+            profiler.enable()
+        client.get(path, **headers)
+        if profiler:
+            profiler.disable()
+        wall.append((time.perf_counter() - start) * 1000)
+        cpu.append((time.process_time() - start_cpu) * 1000)
+    if profiler:
+        stream = io.StringIO()
+        stats = pstats.Stats(profiler, stream=stream)
+        stats.sort_stats("cumulative").print_stats(25)
+        stats.sort_stats("tottime").print_stats(15)
+        print(stream.getvalue())
+    wall.sort()
+    return Figures(
+        median=statistics.median(wall),
+        p95=wall[min(len(wall) - 1, round(0.95 * (len(wall) - 1)))],
+        cpu=statistics.median(cpu),
+        size=len(response.content),
+        queries=queries,
+    )
+
+
+def _print(label: str, figures: Figures, goal: bool = False) -> None:
+    verdict = f"  goal <= {GOAL_MS:.0f} ms: {'pass' if figures.median <= GOAL_MS else 'MISS'}" if goal else ""
+    print(
+        f"{label:<34} median {figures.median:7.1f} ms  p95 {figures.p95:7.1f} ms  CPU {figures.cpu:6.1f} ms"
+        f"  {figures.size / 1024:6.0f} KiB  {figures.queries:2d} queries{verdict}"
+    )
 
 
 def main() -> None:
@@ -189,14 +338,17 @@ def main() -> None:
 
         django.setup()
         from django.core.management import call_command
-        from django.db import connection
         from django.test import Client
-        from django.test.utils import CaptureQueriesContext, setup_test_environment
+        from django.test.utils import setup_test_environment
+
+        from monitors.models import Monitor
+        from pings.models import Run
+        from pings.selectors import recent_outcomes, run_history
 
         setup_test_environment()
         call_command("migrate", verbosity=0)
         started = time.perf_counter()
-        username, ids = _seed(args.monitors, args.runs, args.history)
+        username, ids, long_id = _seed(args.monitors, args.runs, args.history)
         runs_total = args.monitors * args.runs + args.history
         print(
             f"seeded {args.monitors:,} monitors, {runs_total:,} runs in {time.perf_counter() - started:.1f} s"
@@ -204,34 +356,50 @@ def main() -> None:
 
         client = Client()
         client.force_login(client_user(username))
-        for _ in range(3):
-            assert client.get("/").status_code == 200
-        with CaptureQueriesContext(connection) as queries:
-            response = client.get("/")
-        query_count = len(queries)
-        assert response.status_code == 200
-        rows = response.content.count(b'<tr id="monitor-')
-        assert rows == args.monitors, f"the page shows {rows} rows, expected {args.monitors}"
-
-        samples, cpu = [], []
-        for _ in range(args.samples):
-            start, start_cpu = time.perf_counter(), time.process_time()
-            client.get("/")
-            samples.append((time.perf_counter() - start) * 1000)
-            cpu.append((time.process_time() - start_cpu) * 1000)
-        samples.sort()
-        median = statistics.median(samples)
-        p95 = samples[min(len(samples) - 1, round(0.95 * (len(samples) - 1)))]
-        print(f"\n== dashboard (GET /), {vendor}, {args.monitors:,} monitors, {args.runs} runs each")
-        print(f"+ one monitor with {args.history:,} runs; test client, whole Django stack, no network")
-        print(f"{len(samples)} samples: median {median:.1f} ms  p95 {p95:.1f} ms  min {samples[0]:.1f} ms")
-        # CPU time of this process (Django's share; the database's is not in it): steadier than
-        # wall time on a busy machine.
-        print(f"Django CPU per page: median {statistics.median(cpu):.1f} ms")
-        print(f"response {len(response.content) / 1024:.0f} KiB, {query_count} queries")
-        print(f"goal: median <= {GOAL_MS:.0f} ms: {'pass' if median <= GOAL_MS else 'MISS'}")
-        print("\nrun strip query plan:")
-        for line in _plan(vendor, ids).splitlines():
+        assert client.get("/").content.count(b'<tr id="monitor-') == args.monitors + 1
+        htmx = {"HTTP_HX_REQUEST": "true"}
+        page = f"/monitors/{long_id}/"
+        middle = (
+            Run.objects.filter(monitor_id=long_id)
+            .order_by("id")
+            .values_list("id", flat=True)[args.history // 2]
+        )
+        print(f"\n== {vendor}; test client, whole Django stack, no network; {args.samples} samples each")
+        print(f"dashboard: {args.monitors + 1:,} monitors, {args.runs} runs each (one with {args.history:,})")
+        _print("GET /", _measure(client, "/", args.samples, args.profile), goal=True)
+        _print("GET / (poll)", _measure(client, "/", args.samples, False, **htmx))
+        print(f"monitor page: {args.history:,} runs, {INCIDENTS} incidents with deliveries")
+        _print(f"GET {page}", _measure(client, page, args.samples, args.profile), goal=True)
+        _print(
+            "  status poll",
+            _measure(client, page, args.samples, False, HTTP_HX_TARGET="monitor-live", **htmx),
+        )
+        _print(
+            "  history poll", _measure(client, page, args.samples, False, HTTP_HX_TARGET="history", **htmx)
+        )
+        _print(
+            "  history page from the middle",
+            _measure(
+                client, f"{page}?before={middle}", args.samples, False, HTTP_HX_TARGET="history", **htmx
+            ),
+        )
+        _print(
+            "  failed runs from the middle",
+            _measure(
+                client,
+                f"{page}?status=failed&before={middle}",
+                args.samples,
+                False,
+                HTTP_HX_TARGET="history",
+                **htmx,
+            ),
+        )
+        print("\nrun strip query plan (dashboard):")
+        for line in _plan(vendor, lambda: recent_outcomes(monitor_ids=ids)).splitlines():
+            print(f"  {line}")
+        print("\nhistory page query plan (monitor page, from the middle):")
+        monitor = Monitor.objects.get(id=long_id)
+        for line in _plan(vendor, lambda: run_history(monitor=monitor, before=middle)).splitlines():
             print(f"  {line}")
     finally:
         from django.db import connections

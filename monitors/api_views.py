@@ -36,7 +36,7 @@ from monitors.serializers import (
     ProjectSerializer,
     ProjectUpdateSerializer,
 )
-from monitors.services import monitor_create, monitor_pause, monitor_resume, monitor_update
+from monitors.services import monitor_create, monitor_delete, monitor_pause, monitor_resume, monitor_update
 
 
 def key_project(request: Request) -> Project:
@@ -95,6 +95,9 @@ class MonitorViewSet(ProjectScopedMixin, viewsets.ModelViewSet[Monitor]):
             raise serializers.ValidationError(
                 {"slug": ["A monitor with this slug already exists."]}
             ) from None
+
+    def perform_destroy(self, instance: Monitor) -> None:
+        monitor_delete(monitor=instance)
 
     @extend_schema(request=PauseSerializer, responses=MonitorSerializer)
     @action(detail=True, methods=["post"])

@@ -10,6 +10,7 @@ from monitors.access import REQUEST_ATTRIBUTE
 
 # URL names (or their beginnings) per navigation section; anything else is the dashboard.
 _SECTIONS = (
+    ("activity", ("project-activity",)),
     ("incidents", ("project-incidents", "incident")),
     ("channels", ("project-channels", "channel")),
     ("settings", ("project-settings", "apikey", "maintenance")),

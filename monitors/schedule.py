@@ -260,3 +260,28 @@ def due_after_finish(
     if slot - finished <= grace:
         return next_due(schedule, slot)
     return slot
+
+
+@dataclass(frozen=True)
+class DueTime:
+    """One coming due instant, for showing a schedule to people."""
+
+    at: datetime  # aware UTC
+    # Cron only: the local time the expression names, and whether a DST change moves it.
+    wall: datetime | None = None
+    shift: Literal["gap", "fold"] | None = None
+
+
+def upcoming_due_times(schedule: Schedule, after: datetime, count: int = 5) -> list[DueTime]:
+    """The next `count` due instants after `after`, by the same rules as `next_due`."""
+    times: list[DueTime] = []
+    moment = _as_utc(after, "after")
+    for _ in range(count):
+        moment = next_due(schedule, moment)
+        wall = (
+            moment.astimezone(_zone(schedule.timezone)).replace(tzinfo=None)
+            if schedule.kind == "cron"
+            else None
+        )
+        times.append(DueTime(at=moment, wall=wall))
+    return times

@@ -133,3 +133,8 @@ def monitor_resume(*, monitor: Monitor, now: datetime | None = None) -> Monitor:
         locked.revision += 1
         locked.save()
     return locked
+
+
+def monitor_delete(*, monitor: Monitor) -> None:
+    """Delete a monitor with everything recorded about it (runs, pings, incidents, deliveries)."""
+    monitor.delete()

@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, URLResolver, include, path
 
-from monitors.views import accounts, dashboard, monitors, projects
+from monitors.views import accounts, activity, dashboard, monitor_actions, monitors, projects, runs
 
 account_patterns: list[URLPattern | URLResolver] = [
     path("login/", accounts.SigninView.as_view(), name="login"),
@@ -20,5 +20,15 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("projects/<int:project_id>/settings/", projects.project_settings, name="project-settings"),
     path("projects/<int:project_id>/incidents/", projects.project_incidents, name="project-incidents"),
     path("projects/<int:project_id>/channels/", projects.project_channels, name="project-channels"),
+    path("projects/<int:project_id>/activity/", activity.project_activity, name="project-activity"),
     path("monitors/<int:monitor_id>/", monitors.monitor_detail, name="monitor-detail"),
+    path("monitors/<int:monitor_id>/pause/", monitor_actions.monitor_pause_view, name="monitor-pause"),
+    path("monitors/<int:monitor_id>/resume/", monitor_actions.monitor_resume_view, name="monitor-resume"),
+    path("monitors/<int:monitor_id>/delete/", monitor_actions.monitor_delete_view, name="monitor-delete"),
+    path(
+        "monitors/<int:monitor_id>/incidents/<int:incident_id>/acknowledge/",
+        monitor_actions.incident_acknowledge_view,
+        name="monitor-incident-acknowledge",
+    ),
+    path("monitors/<int:monitor_id>/runs/<int:run_id>/", runs.run_detail, name="run-detail"),
 ]

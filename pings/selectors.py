@@ -13,10 +13,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from django.db import connection
-from django.db.models import Count, Q, QuerySet
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Count, Func, IntegerField, Q, QuerySet
+from django.db.models.sql.compiler import SQLCompiler
 
 from monitors.models import Monitor, Project
 from monitors.selectors import with_tag
@@ -51,33 +53,23 @@ def run_outcome(*, status: str, overlap: bool, closed_reason: str) -> RunOutcome
     return RunOutcome.SUCCESS
 
 
-class RecentRun(NamedTuple):
-    """A run as a strip shows it (a tuple: a dashboard builds tens of thousands)."""
-
-    id: int
-    outcome: RunOutcome
-    at: str | None  # when it started, else finished: "YYYY-MM-DD HH:MM", UTC
-    duration_ms: int | None
-    exit_code: int | None
-
-
-# What a strip shows of a run (never its log). Its time comes as text, to the minute in UTC,
-# because converting tens of thousands of timestamps row by row costs more than the query.
-# Table names come from the models; every value is a parameter.
-_RECENT_RUNS_LATERAL = """
-    SELECT r.id, r.monitor_id, r.status, r.overlap, r.closed_reason,
-           to_char(COALESCE(r.started_at, r.finished_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'),
-           r.duration_ms, r.exit_code
+# Each run as its three facts joined ("failed:0:too_long"), runs joined by commas, oldest
+# first: a thousand short strings cross the wire and the driver instead of thirty thousand rows.
+# Only the facts are read here; run_outcome judges them. Table names come from the models;
+# every value is a parameter.
+_RECENT_OUTCOMES_AGGREGATED = """
+    SELECT m.id, (
+        SELECT string_agg(concat_ws(':', r.status, CAST(r.overlap AS integer), r.closed_reason), ','
+                          ORDER BY r.id)
+        FROM (
+            SELECT id, status, overlap, closed_reason FROM {runs} newest
+            WHERE newest.monitor_id = m.id ORDER BY newest.id DESC LIMIT %s
+        ) r
+    )
     FROM {monitors} m
-    CROSS JOIN LATERAL (
-        SELECT id, monitor_id, status, overlap, closed_reason, started_at, finished_at, duration_ms, exit_code
-        FROM {runs} newest
-        WHERE newest.monitor_id = m.id ORDER BY newest.id DESC LIMIT %s
-    ) r
     WHERE m.id IN ({ids})
-    ORDER BY r.monitor_id, r.id
 """
-_RECENT_RUNS_NESTED = """
+_RECENT_OUTCOMES_NESTED = """
     WITH cut AS MATERIALIZED (
         SELECT m.id AS monitor_id,
                COALESCE((SELECT older.id FROM {runs} older WHERE older.monitor_id = m.id
@@ -85,49 +77,55 @@ _RECENT_RUNS_NESTED = """
         FROM {monitors} m
         WHERE m.id IN ({ids})
     )
-    SELECT r.id, r.monitor_id, r.status, r.overlap, r.closed_reason,
-           strftime('%%Y-%%m-%%d %%H:%%M', COALESCE(r.started_at, r.finished_at)), r.duration_ms, r.exit_code
+    SELECT r.monitor_id, r.status, r.overlap, r.closed_reason
     FROM cut JOIN {runs} r ON r.monitor_id = cut.monitor_id AND r.id >= cut.first_id
     ORDER BY r.monitor_id, r.id
 """
+# Every combination of facts seen so far and its outcome (a handful of entries).
+_OUTCOME_OF: dict[str, RunOutcome] = {}
 
 
-def recent_runs(*, monitor_ids: Sequence[int], per_monitor: int = RECENT_RUNS) -> dict[int, list[RecentRun]]:
-    """The last `per_monitor` runs of each monitor, oldest first, in one query.
+def _outcome_of(facts: str) -> RunOutcome:
+    outcome = _OUTCOME_OF.get(facts)
+    if outcome is None:
+        status, overlap, reason = facts.split(":", 2)
+        outcome = run_outcome(status=status, overlap=overlap == "1", closed_reason=reason)
+        _OUTCOME_OF[facts] = outcome
+    return outcome
+
+
+def recent_outcomes(
+    *, monitor_ids: Sequence[int], per_monitor: int = RECENT_RUNS
+) -> dict[int, list[RunOutcome]]:
+    """The outcomes of the last `per_monitor` runs of each monitor, oldest first, in one query.
 
     Each monitor's runs are one walk down `run_monitor_newest` (monitor_id, id), so the cost
     follows the number of monitors and never the length of their history (a window function
     over all runs, or a planner left free to hash-join, would read every run ever kept).
-    PostgreSQL says so with LATERAL; SQLite, which has no LATERAL, always nests its loops:
-    it finds each monitor's cut-off id first (a materialised CTE), then reads the range.
+    PostgreSQL aggregates each monitor's runs into one string in a correlated subquery;
+    SQLite, whose group_concat keeps no order, finds each monitor's cut-off id first (a
+    materialised CTE), then reads the range row by row.
     """
-    runs: dict[int, list[RecentRun]] = {monitor_id: [] for monitor_id in monitor_ids}
+    outcomes: dict[int, list[RunOutcome]] = {monitor_id: [] for monitor_id in monitor_ids}
     if not monitor_ids or per_monitor < 1:
-        return runs
+        return outcomes
     tables = {
         "runs": connection.ops.quote_name(Run._meta.db_table),
         "monitors": connection.ops.quote_name(Monitor._meta.db_table),
         "ids": ", ".join(["%s"] * len(monitor_ids)),
     }
-    if connection.vendor == "postgresql":
-        sql, params = _RECENT_RUNS_LATERAL, [per_monitor, *monitor_ids]
-    else:
-        sql, params = _RECENT_RUNS_NESTED, [per_monitor - 1, *monitor_ids]
-    # A plain cursor: tens of thousands of model instances would cost more than the query.
+    # A plain cursor: building a model per run would cost more than the query.
     with connection.cursor() as cursor:
-        cursor.execute(sql.format(**tables), params)
-        rows = cursor.fetchall()
-    for run_id, monitor_id, status, overlap, reason, at, duration, exit_code in rows:
-        runs[monitor_id].append(
-            RecentRun(
-                id=run_id,
-                outcome=run_outcome(status=status, overlap=bool(overlap), closed_reason=reason),
-                at=at,
-                duration_ms=duration,
-                exit_code=exit_code,
-            )
-        )
-    return runs
+        if connection.vendor == "postgresql":
+            cursor.execute(_RECENT_OUTCOMES_AGGREGATED.format(**tables), [per_monitor, *monitor_ids])
+            for monitor_id, joined in cursor.fetchall():
+                if joined:
+                    outcomes[monitor_id] = [_outcome_of(facts) for facts in joined.split(",")]
+            return outcomes
+        cursor.execute(_RECENT_OUTCOMES_NESTED.format(**tables), [per_monitor - 1, *monitor_ids])
+        for monitor_id, status, overlap, reason in cursor.fetchall():
+            outcomes[monitor_id].append(_outcome_of(f"{status}:{int(overlap)}:{reason}"))
+    return outcomes
 
 
 FINISHED = [RunStatus.SUCCESS, RunStatus.FAILED]
@@ -229,3 +227,82 @@ def nearest_rank(ordered: list[int], percent: int) -> int | None:
     if not ordered:
         return None
     return ordered[max(0, math.ceil(percent / 100 * len(ordered)) - 1)]
+
+
+# A monitor's page: a page of its history, its chart's points, one run.
+HISTORY_PAGE = 25
+CHART_RUNS = 200
+
+
+class LogBytes(Func):
+    """The stored log's size in bytes. PostgreSQL's octet_length reads it from the value's
+    header, without fetching or decompressing a log that lives out of line."""
+
+    function = "OCTET_LENGTH"
+    output_field = IntegerField()
+
+    def as_sqlite(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any) -> Any:
+        return self.as_sql(compiler, connection, template="LENGTH(CAST(%(expressions)s AS BLOB))", **extra)
+
+
+def without_logs(runs: QuerySet[Run]) -> QuerySet[Run]:
+    """Runs as a list shows them: no log (up to PING_BODY_LIMIT each), only its size (`log_bytes`)."""
+    return runs.defer("log").annotate(log_bytes=LogBytes("log"))
+
+
+@dataclass(frozen=True)
+class RunPage:
+    runs: list[Run]  # newest first, without their logs (each has `log_bytes`)
+    older: int | None  # the `before` of the next page; None on the last one
+
+
+def run_history(
+    *, monitor: Monitor, before: int | None = None, status: str | None = None, limit: int = HISTORY_PAGE
+) -> RunPage:
+    """One page of a monitor's runs, newest first, by keyset: the runs below id `before`.
+
+    A walk down `run_monitor_newest` that stops after `limit` + 1 rows, however long the history.
+    """
+    runs = without_logs(Run.objects.filter(monitor=monitor))
+    if before is not None:
+        runs = runs.filter(id__lt=before)
+    if status:
+        runs = runs.filter(status=status)
+    page = list(runs.order_by("-id")[: limit + 1])
+    return RunPage(runs=page[:limit], older=page[limit - 1].id if len(page) > limit else None)
+
+
+def run_of_monitor(*, monitor: Monitor, run_id: int) -> Run | None:
+    return Run.objects.filter(monitor=monitor, id=run_id).first()
+
+
+class DurationPoint(NamedTuple):
+    """A finished run as the duration chart plots it."""
+
+    id: int
+    outcome: RunOutcome
+    finished_at: datetime
+    duration_ms: int
+    exit_code: int | None
+
+
+def duration_points(*, monitor: Monitor, limit: int = CHART_RUNS) -> list[DurationPoint]:
+    """The monitor's last `limit` finished runs with a duration, oldest first (no models built)."""
+    rows = (
+        Run.objects.filter(monitor=monitor, duration_ms__isnull=False, finished_at__isnull=False)
+        .order_by("-id")
+        .values_list("id", "status", "overlap", "closed_reason", "finished_at", "duration_ms", "exit_code")[
+            :limit
+        ]
+    )
+    return [
+        DurationPoint(
+            id=run_id,
+            outcome=run_outcome(status=status, overlap=overlap, closed_reason=reason),
+            finished_at=finished_at,
+            duration_ms=duration,
+            exit_code=exit_code,
+        )
+        for run_id, status, overlap, reason, finished_at, duration, exit_code in reversed(rows)
+        if finished_at is not None and duration is not None  # as filtered: for the type checker
+    ]

@@ -53,6 +53,6 @@ def test_a_dashboard_row_opens_its_monitor_page(
 
     # The copy button of includes/copy.html puts the snippet on the clipboard.
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
-    page.get_by_role("button", name="Copy").click()
+    page.get_by_role("button", name="Copy the ping URL").click()
     expect(page.get_by_role("button", name="Copied")).to_be_visible()
     assert page.evaluate("navigator.clipboard.readText()") == monitor.ping_url

@@ -1,45 +1,42 @@
-"""Recent runs of many monitors in one query, oldest first, each with its outcome."""
+"""Recent run outcomes of many monitors in one query, oldest first."""
 
 from __future__ import annotations
-
-from datetime import UTC
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from pings.selectors import RunOutcome, recent_runs, run_outcome
+from pings.selectors import RunOutcome, recent_outcomes, run_outcome
 from tests.api.builders import make_run
 from tests.factories import MonitorFactory
 
 pytestmark = pytest.mark.django_db
 
 
-def test_the_last_runs_of_each_monitor_oldest_first_in_one_query() -> None:
+def test_the_last_outcomes_of_each_monitor_oldest_first_in_one_query() -> None:
     busy, quiet, idle = (MonitorFactory.create() for _ in range(3))
-    busy_runs = [make_run(busy, exit_code=index) for index in range(45)]
-    quiet_runs = [make_run(quiet) for _ in range(3)]
+    for index in range(45):
+        make_run(busy, status="failed" if index in {14, 15, 44} else "success")
+    for _ in range(3):
+        make_run(quiet)
     with CaptureQueriesContext(connection) as queries:
-        runs = recent_runs(monitor_ids=[busy.id, quiet.id, idle.id])
+        outcomes = recent_outcomes(monitor_ids=[busy.id, quiet.id, idle.id])
     assert len(queries) == 1
-    assert [run.id for run in runs[busy.id]] == [run.id for run in busy_runs[-30:]]
-    assert [run.exit_code for run in runs[busy.id]][:2] == [15, 16]
-    assert [run.id for run in runs[quiet.id]] == [run.id for run in quiet_runs]
-    assert runs[idle.id] == []
-    newest = runs[busy.id][-1]
-    finished = busy_runs[-1].finished_at
-    assert finished is not None
-    assert newest.at == f"{finished.astimezone(UTC):%Y-%m-%d %H:%M}"
+    # The last 30 of 45: runs 15..44, so the failed run 15 is first and 14 is cut off.
+    assert outcomes[busy.id] == [RunOutcome.FAILED] + [RunOutcome.SUCCESS] * 28 + [RunOutcome.FAILED]
+    assert outcomes[quiet.id] == [RunOutcome.SUCCESS] * 3
+    assert outcomes[idle.id] == []
 
 
 def test_fewer_per_monitor_and_no_monitors() -> None:
     monitor = MonitorFactory.create()
-    made = [make_run(monitor) for _ in range(5)]
-    assert [run.id for run in recent_runs(monitor_ids=[monitor.id], per_monitor=2)[monitor.id]] == [
-        made[3].id,
-        made[4].id,
+    for status in ("success", "success", "success", "failed", "running"):
+        make_run(monitor, status=status)
+    assert recent_outcomes(monitor_ids=[monitor.id], per_monitor=2)[monitor.id] == [
+        RunOutcome.FAILED,
+        RunOutcome.RUNNING,
     ]
-    assert recent_runs(monitor_ids=[]) == {}
+    assert recent_outcomes(monitor_ids=[]) == {}
 
 
 def test_outcomes_read_at_a_glance() -> None:
@@ -49,8 +46,7 @@ def test_outcomes_read_at_a_glance() -> None:
     make_run(monitor, status="success", overlap=True)
     make_run(monitor, status="failed", closed_reason="too_long")
     make_run(monitor, status="running", finished_at=None)
-    outcomes = [run.outcome for run in recent_runs(monitor_ids=[monitor.id])[monitor.id]]
-    assert outcomes == [
+    assert recent_outcomes(monitor_ids=[monitor.id])[monitor.id] == [
         RunOutcome.SUCCESS,
         RunOutcome.FAILED,
         RunOutcome.OVERLAP,

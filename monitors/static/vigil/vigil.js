@@ -3,7 +3,11 @@
    - <time data-relative>: keeps "3 min ago"; its hover title becomes the local time.
    - [data-copy]: buttons (hidden until this runs) copy the text of the element whose id
      the attribute names, and say "Copied".
-   Re-applied to content htmx swaps in. */
+   - [data-clear]: buttons empty the element whose id the attribute names (a log shown in place).
+   - input[data-viewer-zone] gets the browser's IANA time zone, and [data-viewer-zone-name]
+     says it, so times typed in a form mean the viewer's local time.
+   - SVG <text data-time>: a chart's UTC axis label becomes the viewer's local time or date.
+   Re-applied to content htmx swaps in (htmx:load). */
 (function () {
   "use strict";
 
@@ -46,7 +50,7 @@
       button.hidden = false;
       if (button.dataset.copyReady) return;
       button.dataset.copyReady = "1";
-      var label = button.textContent;
+      var label = button.innerHTML;  // may hold a visually hidden name
       button.addEventListener("click", function () {
         var source = document.getElementById(button.dataset.copy);
         if (!source) return;
@@ -55,19 +59,41 @@
         }, function () {
           button.textContent = "Press Ctrl+C";
         }).then(function () {
-          setTimeout(function () { button.textContent = label; }, 1500);
+          setTimeout(function () { button.innerHTML = label; }, 1500);
         });
       });
     });
   }
 
+  var zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+  var axisTime = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+  var axisDate = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric" });
+
+  function viewerZone(root) {
+    if (!zone) return;
+    root.querySelectorAll("input[data-viewer-zone]").forEach(function (input) { input.value = zone; });
+    root.querySelectorAll("[data-viewer-zone-name]").forEach(function (el) { el.textContent = zone; });
+    root.querySelectorAll("text[data-time]").forEach(function (el) {
+      var moment = new Date(el.getAttribute("data-time"));
+      if (isNaN(moment.getTime())) return;
+      el.textContent = (el.getAttribute("data-style") === "date" ? axisDate : axisTime).format(moment);
+    });
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-clear]");
+    if (!button) return;
+    var target = document.getElementById(button.getAttribute("data-clear"));
+    if (target) target.replaceChildren();
+  });
+
   function enhance(root) {
     localTimes(root);
     copyButtons(root);
+    viewerZone(root);
   }
 
   document.addEventListener("DOMContentLoaded", function () { enhance(document); });
-  document.addEventListener("htmx:afterSwap", function (event) {
-    enhance(event.detail.elt.parentNode || document);
-  });
+  // Every element htmx brings in, out-of-band swaps included.
+  document.addEventListener("htmx:load", function (event) { enhance(event.detail.elt); });
 })();

@@ -26,6 +26,13 @@ def rows_of(response) -> list[str]:
     return re.findall(r'<span class="slug">([^<]*)</span>', response.content.decode())
 
 
+def ticks_of(html: str) -> list[str]:
+    """The outcomes a strip shows, oldest first: each stretch of equal outcomes is one element
+    whose run count is its --n (1 when unset)."""
+    stretches = re.findall(r'<span class="tick tick-(\w+)"(?: style="--n:(\d+)")?>', html)
+    return [outcome for outcome, count in stretches for _ in range(int(count or 1))]
+
+
 def test_anonymous_visitors_are_sent_to_sign_in(client: Client, project: Project) -> None:
     for path in ("/", f"/projects/{project.id}/"):
         response = client.get(path)
@@ -54,7 +61,13 @@ def test_lists_the_projects_monitors_with_status_schedule_and_ticks(
     assert "03:00 daily, Europe/Berlin" in page
     assert "every 5 minutes" in page
     assert 'aria-label="Last 30 runs: 20 success, 8 failed, 1 overlap, 1 too long"' in page
-    assert page.count('class="tick tick-') == sum(min(len(runs), 30) for *_, runs in SHOWCASE) + 5  # + legend
+    strip = re.search(r'<tr id="monitor-\d+" data-status="down">.*?</tr>', page)
+    assert strip is not None
+    assert (
+        ticks_of(strip[0])
+        == ["success"] * 20 + ["failed"] * 2 + ["too_long", "failed", "overlap"] + ["failed"] * 5
+    )
+    assert len(ticks_of(page)) == sum(min(len(runs), 30) for *_, runs in SHOWCASE)
     assert f'href="/monitors/{project.monitors.get(slug="db-backup").id}/"' in page
     assert "<time datetime=" in page
     assert "data-relative" in page
@@ -194,3 +207,13 @@ def test_the_query_count_does_not_grow_with_the_number_of_monitors(
     with_two_hundred = dashboard_queries(signed_in)
     assert len(rows_of(signed_in.get("/"))) == 200
     assert with_five == with_two_hundred
+
+
+def test_names_slugs_and_tags_are_escaped_in_the_rows(signed_in: Client, project: Project) -> None:
+    MonitorFactory.create(project=project, name='<script>alert("x")</script>', tags=['"><img src=x>', "a&b"])
+    page = signed_in.get("/").content.decode()
+    assert "<script>alert" not in page
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
+    assert "<img src=x>" not in page
+    assert 'href="?tag=%22%3E%3Cimg%20src%3Dx%3E">&quot;&gt;&lt;img src=x&gt;</a>' in page
+    assert 'href="?tag=a%26b">a&amp;b</a>' in page
