@@ -1,305 +1,206 @@
-"""Judging one due monitor: runs to evaluate, runs open too long, missed windows, status, deadline.
+"""Judging due monitors in batches: time-based events only (pings are judged when they arrive).
 
-Called by the sweeper inside a transaction that has already claimed the monitor row, so
-nothing here races with pings or other sweepers.
+A batch is claimed with `FOR UPDATE SKIP LOCKED` (PostgreSQL; SQLite's write lock serialises
+sweepers anyway), so several housekeeping workers split the due monitors between them and no
+ping waits on a monitor another sweeper holds for long. Everything a batch needs is read in a
+few statements (its monitors, their projects' maintenance windows, their open runs and open
+incidents), `monitors.state.apply(Tick)` decides in memory, and a few bulk statements write
+runs, incidents, outbox rows and monitors: a fixed number of statements per batch, whatever
+its size. A monitor whose processing raises is left out of its batch and retried later with
+exponential backoff (`sweep_failures`), logged once, and counted by /healthz and the metrics.
 """
 
 from __future__ import annotations
 
+import logging
+from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
-from alerts.incidents import Problem, incident_join, incident_open, incident_resolve, open_incident_of
-from alerts.maintenance import maintenance_until, project_windows
-from alerts.models import Incident, MaintenanceWindow
-from alerts.slowness import thresholds_around
-from alerts.wording import duration_words
-from monitors.models import Monitor, MonitorStatus, ScheduleKind, SweeperOutage
-from monitors.rules import describe_rule_match, first_matching_rule
-from monitors.schedule import due_after_finish, next_due
-from monitors.services import open_window, schedule_of
+from django.db import transaction
+from django.db.models import F, Window
+from django.db.models.functions import RowNumber
+from django.utils import timezone
+
+from alerts.incidents import IncidentWork, incidents_write
+from alerts.maintenance import windows_by_project
+from alerts.models import Incident
+from monitors.models import Monitor
+from monitors.state import (
+    NO_OPEN_RUNS,
+    Context,
+    OpenRun,
+    OpenRuns,
+    Outage,
+    RunRef,
+    RunTimedOut,
+    Tick,
+    Transition,
+    apply,
+)
+from monitors.state_rows import changed_columns, set_columns, state_of
 from pings.models import Run, RunStatus
+from pings.services import TIMED_OUT_COLUMNS, runs_time_out
 
-# A sweeper that was down for days must not walk millions of interval windows one by one.
-MAX_MISSED_WINDOWS_PER_SWEEP = 1000
+# Open runs read per monitor (oldest first): more than this many timing out at once take
+# another pass.
+OPEN_RUNS_READ = 100
+MAX_BACKOFF = timedelta(hours=1)
+SWEEP_ERROR_CHARS = 500
 
-
-@dataclass
-class Outcome:
-    good: bool
-    at: datetime
-    run: Run | None = None
-    problem: Problem | None = None
+logger = logging.getLogger(__name__)
 
 
 @dataclass
-class Judgement:
-    outcomes: list[Outcome] = field(default_factory=list)
-
-    def bad(self, problem: Problem) -> None:
-        self.outcomes.append(Outcome(good=False, at=problem.at, run=problem.run, problem=problem))
-
-    def good(self, run: Run) -> None:
-        self.outcomes.append(
-            Outcome(good=True, at=run.finished_at or run.started_at or datetime.now(UTC), run=run)
-        )
+class BatchResult:
+    claimed: int = 0
+    processed: int = 0
+    failed: list[tuple[int, BaseException]] = field(default_factory=list)
 
 
-def process_monitor(monitor: Monitor, *, now: datetime, outages: list[SweeperOutage]) -> None:
-    """Bring a claimed monitor's state up to `now` and plan its next deadline."""
-    if monitor.paused:
-        _process_paused(monitor, now)
-        if monitor.paused:
-            return
-    judgement = Judgement()
-    _judge_unevaluated_runs(monitor, judgement)
-    open_runs = list(
-        Run.objects.filter(monitor=monitor, status=RunStatus.RUNNING).order_by("started_at", "id")
-    )
-    open_runs = _close_runs_open_too_long(monitor, open_runs, judgement, now=now, outages=outages)
-    if not open_runs:
-        _judge_missed_windows(monitor, judgement, now=now, outages=outages)
-    windows = project_windows(monitor.project_id)
-    incident = _apply_outcomes(monitor, judgement, windows, now=now)
-    monitor.open_runs = len(open_runs)
-    monitor.status = _status(monitor, incident, now=now)
-    monitor.deadline = _next_deadline(monitor, open_runs, windows, now=now, outages=outages)
-    monitor.revision += 1
-    monitor.save()
-
-
-def _process_paused(monitor: Monitor, now: datetime) -> None:
-    Run.objects.filter(monitor=monitor, evaluated=False).update(evaluated=True, overlap_reported=True)
-    if monitor.paused_until is not None and monitor.paused_until <= now:
-        # Resuming starts a fresh window, so the pause itself is never a missed run.
-        monitor.paused = False
-        monitor.paused_until = None
-        monitor.consecutive_bad = 0
-        monitor.held_problem = None
-        open_window(monitor, start=now)
-        return
-    monitor.deadline = monitor.paused_until
-    monitor.status = MonitorStatus.PAUSED
-    monitor.revision += 1
-    monitor.save()
-
-
-# --- runs ---------------------------------------------------------------------------------
-
-
-def _judge_unevaluated_runs(monitor: Monitor, judgement: Judgement) -> None:
-    for run in Run.objects.filter(monitor=monitor, evaluated=False).order_by("id"):
-        if run.overlap and not run.overlap_reported:
-            started = run.started_at or run.finished_at
-            assert started is not None
-            judgement.bad(Problem("overlap", "overlap: a second run started", started, run))
-            run.overlap_reported = True
-        if run.status != RunStatus.RUNNING:
-            _judge_finished_run(monitor, run, judgement)
-        run.evaluated = True
-        run.save(update_fields=["evaluated", "overlap_reported"])
-
-
-def _judge_finished_run(monitor: Monitor, run: Run, judgement: Judgement) -> None:
-    at = run.finished_at or run.started_at
-    assert at is not None
-    if run.status == RunStatus.FAILED:
-        detail = f"failed with exit code {run.exit_code}" if run.exit_code is not None else "failed"
-        judgement.bad(Problem("failed", detail, at, run))
-        return
-    rule = first_matching_rule(monitor.rules, run.meta, run.duration_ms)
-    if rule is not None:
-        judgement.bad(Problem("rule", describe_rule_match(rule, run.meta, run.duration_ms), at, run))
-        return
-    threshold, monitor.slow_threshold_ms = thresholds_around(monitor_id=monitor.id, run_id=run.id)
-    monitor.runs_since_baseline = 0
-    if threshold is not None and run.duration_ms is not None and run.duration_ms > threshold:
-        took, limit = duration_words(run.duration_ms / 1000), duration_words(threshold / 1000)
-        detail = f"slow: took {took}, threshold {limit}"
-        judgement.bad(Problem("slow", detail, at, run))
-        return
-    judgement.good(run)
-
-
-def too_long_at(monitor: Monitor, run: Run) -> datetime:
-    """At its maximum duration, or with none at the first due + grace after its start."""
-    assert run.started_at is not None
-    if monitor.max_duration_seconds is not None:
-        return run.started_at + timedelta(seconds=monitor.max_duration_seconds)
-    grace = timedelta(seconds=monitor.grace_seconds)
-    schedule = schedule_of(monitor)
-    due = monitor.next_due_at or next_due(schedule, run.started_at)
-    while due + grace <= run.started_at:
-        due = next_due(schedule, max(due, run.started_at - grace))
-    return due + grace
-
-
-def _close_runs_open_too_long(
-    monitor: Monitor,
-    open_runs: list[Run],
-    judgement: Judgement,
-    *,
-    now: datetime,
-    outages: list[SweeperOutage],
-) -> list[Run]:
-    still_open = []
-    for run in open_runs:
-        limit, note = _extended(too_long_at(monitor, run), outages)
-        if limit > now:
-            still_open.append(run)
-            continue
-        assert run.started_at is not None
-        ran_for = (now - run.started_at).total_seconds()
-        if monitor.max_duration_seconds is not None:
-            allowed = duration_words(monitor.max_duration_seconds)
-            detail = f"running for {duration_words(ran_for)}, limit {allowed}"
-        else:
-            detail = f"running for {duration_words(ran_for)}, past its next due time and grace"
-        run.status = RunStatus.FAILED
-        run.finished_at = now
-        run.duration_ms = int(ran_for * 1000)
-        run.closed_reason = "too_long"
-        run.evaluated = True
-        run.save()
-        judgement.bad(Problem("too_long", detail, now, run, note))
-        # Closed as failed, which counts as its finish: the window moves on.
-        _finish_moves_window(monitor, run, now)
-    return still_open
-
-
-def _finish_moves_window(monitor: Monitor, run: Run, finished_at: datetime) -> None:
-    monitor.next_due_at = due_after_finish(
-        schedule_of(monitor),
-        finished_at=finished_at,
-        grace_seconds=monitor.grace_seconds,
-        awaited_due=monitor.next_due_at,
-    )
-    monitor.window_start = finished_at
-    monitor.last_finish_at = finished_at
-    monitor.last_duration_ms = run.duration_ms
-
-
-# --- windows ------------------------------------------------------------------------------
-
-
-def _judge_missed_windows(
-    monitor: Monitor, judgement: Judgement, *, now: datetime, outages: list[SweeperOutage]
-) -> None:
-    if monitor.next_due_at is None:
-        return
-    grace = timedelta(seconds=monitor.grace_seconds)
-    schedule = schedule_of(monitor)
-    for _ in range(MAX_MISSED_WINDOWS_PER_SWEEP):
-        missed_at, note = _extended(monitor.next_due_at + grace, outages)
-        if missed_at > now:
-            return
-        judgement.bad(Problem("missed", _missed_detail(monitor, monitor.next_due_at), missed_at, None, note))
-        monitor.window_start = monitor.next_due_at
-        monitor.next_due_at = next_due(schedule, monitor.next_due_at)
-    # Still behind after the cap: skip to the first window that is not over yet.
-    monitor.next_due_at = next_due(schedule, now - grace)
-
-
-def _missed_detail(monitor: Monitor, due: datetime) -> str:
-    if monitor.schedule_kind == ScheduleKind.CRON:
-        local = due.astimezone(ZoneInfo(monitor.timezone))
-        return f"missed its {local:%H:%M} run ({monitor.timezone})"
-    every = duration_words(monitor.interval_seconds)
-    return f"missed its run due at {due:%Y-%m-%d %H:%M} UTC (every {every})"
-
-
-def _extended(deadline: datetime, outages: list[SweeperOutage]) -> tuple[datetime, str]:
-    """A deadline inside one of our own outages gets the outage's length back as grace."""
-    for outage in outages:
-        if outage.started_at <= deadline <= outage.ended_at:
-            extended = deadline + (outage.ended_at - outage.started_at)
-            note = (
-                f"grace extended by {duration_words(outage.length_seconds)}: Vigil's sweeper was not running "
-                f"from {outage.started_at:%Y-%m-%d %H:%M:%S} to {outage.ended_at:%H:%M:%S} UTC"
+def detect_batch(
+    *, now: datetime, outages: tuple[Outage, ...], batch_size: int, only_ids: list[int] | None = None
+) -> BatchResult:
+    """Claim up to `batch_size` due monitors (or just `only_ids`), bring them up to `now`, write."""
+    result = BatchResult()
+    with transaction.atomic():
+        claimed = _claim(now, batch_size, only_ids)
+        result.claimed = len(claimed)
+        if not claimed:
+            return result
+        windows = windows_by_project(monitor.project_id for monitor in claimed)
+        open_runs = _open_runs([monitor.id for monitor in claimed if monitor.open_runs])
+        incident_ids = [monitor.id for monitor in claimed if monitor.incident_open]
+        open_incidents = {
+            incident.monitor_id: incident
+            for incident in Incident.objects.filter(monitor_id__in=incident_ids, resolved_at__isnull=True)
+        }
+        done: list[tuple[Monitor, Transition, dict[str, object]]] = []
+        for monitor in claimed:
+            runs = open_runs.get(monitor.id, [])
+            known = OpenRuns(
+                oldest=tuple(_open_run(run) for run in runs[:OPEN_RUNS_READ]),
+                complete=len(runs) <= OPEN_RUNS_READ,
             )
-            return extended, note
-    return deadline, ""
+            before = state_of(monitor)
+            try:
+                transition = apply(
+                    before,
+                    Tick(at=now, open_runs=known if monitor.open_runs else NO_OPEN_RUNS),
+                    Context(windows=windows.get(monitor.project_id, ()), outages=outages),
+                )
+            except Exception as error:
+                result.failed.append((monitor.id, error))
+                continue
+            columns = changed_columns(before, transition.state)
+            set_columns(monitor, columns)
+            done.append((monitor, transition, columns))
+        recovered = [(monitor.id, monitor.sweep_failures) for monitor, _, _ in done if monitor.sweep_failures]
+        _write(done, open_runs, open_incidents)
+        result.processed = len(done)
+    for monitor_id, failures in recovered:
+        logger.warning("sweeper: monitor %s processed again after %s failed sweeps", monitor_id, failures)
+    return result
 
 
-# --- outcomes -> incidents ---------------------------------------------------------------
+def _claim(now: datetime, batch_size: int, only_ids: list[int] | None) -> list[Monitor]:
+    due = (
+        Monitor.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("project")
+        .filter(deadline__lte=now)
+        .order_by("deadline")
+    )
+    if only_ids is not None:
+        due = due.filter(id__in=only_ids)
+    return list(due[:batch_size])
 
 
-def _apply_outcomes(
-    monitor: Monitor, judgement: Judgement, windows: list[MaintenanceWindow], *, now: datetime
-) -> Incident | None:
-    incident = open_incident_of(monitor)
-    in_maintenance = maintenance_until(windows, now) is not None
-    for outcome in judgement.outcomes:
-        if outcome.good:
-            monitor.consecutive_bad = 0
-            monitor.consecutive_good += 1
-            monitor.held_problem = None
-            if incident is not None and monitor.consecutive_good >= monitor.recovery_threshold:
-                monitor.status = MonitorStatus.UP
-                reason = f"{monitor.consecutive_good} good run(s) in a row"
-                incident_resolve(monitor=monitor, incident=incident, run=outcome.run, reason=reason, now=now)
-                incident = None
-            continue
-        assert outcome.problem is not None
-        monitor.consecutive_good = 0
-        monitor.consecutive_bad += 1
-        if incident is not None:
-            incident_join(incident=incident, problem=outcome.problem, now=now)
-        elif monitor.consecutive_bad >= monitor.failure_threshold:
-            if maintenance_until(windows, outcome.at) is not None or in_maintenance:
-                # Held, not alerted; the first problem of the streak is what gets reported.
-                monitor.held_problem = monitor.held_problem or _held(outcome.problem)
-            else:
-                incident = _open(monitor, outcome.problem, now)
-    if incident is None and not in_maintenance and monitor.held_problem:
-        # Went wrong during maintenance and still wrong now that it is over.
-        problem = Problem(
-            monitor.held_problem["kind"], monitor.held_problem["detail"], now, None, "held during maintenance"
+def _open_runs(monitor_ids: list[int]) -> dict[int, list[Run]]:
+    """The oldest OPEN_RUNS_READ + 1 open runs of each monitor, in one read."""
+    if not monitor_ids:
+        return {}
+    ranked = (
+        Run.objects.filter(monitor_id__in=monitor_ids, status=RunStatus.RUNNING)
+        .annotate(
+            position=Window(
+                RowNumber(), partition_by=[F("monitor_id")], order_by=[F("started_at").asc(), F("id").asc()]
+            )
         )
-        incident = _open(monitor, problem, now)
-    if incident is not None:
-        monitor.held_problem = None
-    return incident
+        .filter(position__lte=OPEN_RUNS_READ + 1)
+        .order_by("monitor_id", "started_at", "id")
+    )
+    runs: dict[int, list[Run]] = defaultdict(list)
+    for run in ranked:
+        runs[run.monitor_id].append(run)
+    return runs
 
 
-def _open(monitor: Monitor, problem: Problem, now: datetime) -> Incident:
-    monitor.status = MonitorStatus.DOWN
-    return incident_open(monitor=monitor, problem=problem, now=now)
+def _open_run(run: Run) -> OpenRun:
+    assert run.started_at is not None
+    return OpenRun(id=run.id, started_at=run.started_at, rid=run.rid, meta=run.meta or {})
 
 
-def _held(problem: Problem) -> dict[str, str]:
-    return {"kind": problem.kind, "detail": problem.detail}
+def _write(
+    done: list[tuple[Monitor, Transition, dict[str, object]]],
+    open_runs: dict[int, list[Run]],
+    open_incidents: dict[int, Incident],
+) -> None:
+    """The batch's runs, incidents, outbox rows and monitors, a few bulk statements in all."""
+    timed_out: list[Run] = []
+    works = []
+    for monitor, transition, _ in done:
+        by_id = {run.id: run for run in open_runs.get(monitor.id, [])}
+        runs: dict[RunRef, Run] = {}
+        for effect in transition.effects:
+            if isinstance(effect, RunTimedOut):
+                run = by_id[effect.run]
+                runs_time_out(run, effect)
+                timed_out.append(run)
+                runs[run.id] = run
+        works.append(
+            IncidentWork(
+                monitor=monitor, effects=transition.effects, status=transition.state.status, runs=runs
+            )
+        )
+    if timed_out:
+        Run.objects.bulk_update(timed_out, TIMED_OUT_COLUMNS)
+    incidents_write(works, open_incidents=open_incidents)
+    if not done:
+        return
+    written: set[str] = {"revision"}
+    for monitor, _, columns in done:
+        written |= set(columns)
+        monitor.revision += 1
+        if monitor.sweep_failures:
+            monitor.sweep_failures, monitor.sweep_error = 0, ""
+            written |= {"sweep_failures", "sweep_error"}
+    Monitor.objects.bulk_update([monitor for monitor, _, _ in done], sorted(written))
 
 
-# --- status and deadline -------------------------------------------------------------------
+def back_off(monitor_id: int, error: BaseException, *, now: datetime | None = None) -> None:
+    """Push a monitor whose processing raised back by 2, 4, 8… seconds (at most an hour).
 
-
-def _status(monitor: Monitor, incident: Incident | None, *, now: datetime) -> str:
-    if incident is not None:
-        return MonitorStatus.DOWN
-    if monitor.open_runs:
-        return MonitorStatus.RUNNING
-    if monitor.next_due_at is not None and monitor.next_due_at <= now:
-        return MonitorStatus.LATE
-    if monitor.last_finish_at is None:
-        return MonitorStatus.NEW
-    return MonitorStatus.UP
-
-
-def _next_deadline(
-    monitor: Monitor,
-    open_runs: list[Run],
-    windows: list[MaintenanceWindow],
-    *,
-    now: datetime,
-    outages: list[SweeperOutage],
-) -> datetime | None:
-    candidates = [_extended(too_long_at(monitor, run), outages)[0] for run in open_runs]
-    if not open_runs and monitor.next_due_at is not None:
-        missed_at = _extended(monitor.next_due_at + timedelta(seconds=monitor.grace_seconds), outages)[0]
-        candidates.append(monitor.next_due_at if monitor.next_due_at > now else missed_at)
-    maintenance_end = maintenance_until(windows, now)
-    if maintenance_end is not None and monitor.held_problem:
-        candidates.append(maintenance_end)
-    return min(candidates) if candidates else None
+    Logged at its first failure only, so a broken monitor cannot flood the log every second.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        failures = (
+            Monitor.objects.select_for_update()
+            .filter(id=monitor_id)
+            .values_list("sweep_failures", flat=True)
+            .first()
+        )
+        if failures is None:
+            return  # deleted meanwhile
+        failures += 1
+        delay = min(timedelta(seconds=2 ** min(failures, 12)), MAX_BACKOFF)
+        Monitor.objects.filter(id=monitor_id).update(
+            sweep_failures=failures,
+            sweep_error=f"{type(error).__name__}: {error}"[:SWEEP_ERROR_CHARS],
+            deadline=now + delay,
+            revision=F("revision") + 1,
+        )
+    if failures == 1:
+        logger.error(
+            "sweeper: monitor %s raised; retried with backoff (see sweep_error)", monitor_id, exc_info=error
+        )

@@ -1,99 +1,205 @@
-"""Opening, joining and resolving incidents, each with its outbox rows in the same transaction."""
+"""Incidents and their outbox rows, written from monitors.state's effects in the transition's transaction.
+
+One writer for the ping path (one monitor) and the sweeper (a batch): a few statements per
+call whatever the batch holds. The unique (incident, channel, event, sequence) constraint makes
+each notification exactly-once: `sequence` is 0 for the problem that opens an incident and for
+its recovery, and the repeat's number for notify_every_failures repeats.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from alerts.models import Incident, Notification, NotificationEvent
+from alerts.models import Channel, Incident, Notification, NotificationEvent
 from alerts.payloads import event_payload
-from monitors.models import Monitor
+from monitors.models import Monitor, MonitorStatus
+from monitors.state import (
+    INCIDENT_EFFECTS,
+    Effect,
+    IncidentJoined,
+    IncidentOpened,
+    IncidentResolved,
+    Problem,
+    ProblemRepeated,
+    RunRef,
+)
 from pings.models import Run
 
 
-@dataclass(frozen=True)
-class Problem:
-    kind: str
-    detail: str
-    at: datetime
-    run: Run | None = None
-    note: str = ""
+@dataclass
+class IncidentWork:
+    """One monitor's transition: its effects, the runs they refer to, and its status after it."""
 
+    monitor: Monitor  # with its project loaded (payloads name it)
+    effects: Sequence[Effect]
+    status: str
+    runs: Mapping[RunRef, Run] = field(default_factory=dict)
 
-def open_incident_of(monitor: Monitor) -> Incident | None:
-    return Incident.objects.filter(monitor_id=monitor.id, resolved_at__isnull=True).first()
-
-
-def incident_open(*, monitor: Monitor, problem: Problem, now: datetime) -> Incident:
-    incident = Incident.objects.create(
-        monitor=monitor,
-        kind=problem.kind,
-        kinds=[problem.kind],
-        detail=problem.detail,
-        run=problem.run,
-        opened_at=now,
-        log=[_entry(now, f"opened: {problem.detail}")]
-        + ([_entry(now, problem.note)] if problem.note else []),
-    )
-    _write_outbox(
-        monitor=monitor,
-        incident=incident,
-        event=NotificationEvent.PROBLEM,
-        run=problem.run,
-        now=now,
-        problem=(problem.kind, problem.detail),
-    )
-    return incident
-
-
-def incident_join(*, incident: Incident, problem: Problem, now: datetime) -> None:
-    """A new problem while open joins the incident without another notification."""
-    if problem.kind not in incident.kinds:
-        incident.kinds = [*incident.kinds, problem.kind]
-    incident.log = [*incident.log, _entry(now, f"also: {problem.detail}")]
-    if problem.note:
-        incident.log = [*incident.log, _entry(now, problem.note)]
-    incident.save(update_fields=["kinds", "log"])
-
-
-def incident_resolve(
-    *, monitor: Monitor, incident: Incident, run: Run | None, reason: str, now: datetime
-) -> None:
-    incident.resolved_at = now
-    incident.resolved_reason = reason
-    incident.log = [*incident.log, _entry(now, f"resolved: {reason}")]
-    incident.save(update_fields=["resolved_at", "resolved_reason", "log"])
-    _write_outbox(
-        monitor=monitor, incident=incident, event=NotificationEvent.RECOVERED, run=run, now=now, problem=None
-    )
-
-
-def _write_outbox(
-    *,
-    monitor: Monitor,
-    incident: Incident,
-    event: str,
-    run: Run | None,
-    now: datetime,
-    problem: tuple[str, str] | None,
-) -> None:
-    payload = event_payload(
-        event=event, monitor=monitor, incident=incident, run=run, occurred_at=now, problem=problem
-    )
-    rows = [
-        Notification(
-            incident=incident,
-            channel=channel,
-            event=event,
-            payload=payload,
-            created_at=now,
-            next_attempt_at=now,
+    @property
+    def notifies(self) -> bool:
+        return any(
+            isinstance(effect, IncidentOpened | ProblemRepeated | IncidentResolved) for effect in self.effects
         )
-        for channel in monitor.channels.all()
-    ]
+
+    @property
+    def needs_open_incident(self) -> bool:
+        first = next((effect for effect in self.effects if isinstance(effect, INCIDENT_EFFECTS)), None)
+        return first is not None and not isinstance(first, IncidentOpened)
+
+
+@dataclass
+class _Pending:
+    """A notification to write once its incident has an id."""
+
+    incident: Incident
+    monitor_id: int
+    event: str
+    sequence: int
+    at: datetime
+    payload: dict[str, Any]
+
+
+def incidents_write(
+    batch: Sequence[IncidentWork], *, open_incidents: Mapping[int, Incident] | None = None
+) -> None:
+    """Write the incident effects of every transition in `batch`.
+
+    `open_incidents` (monitor id -> its open incident), when the caller already read them.
+    """
+    batch = [work for work in batch if any(isinstance(e, INCIDENT_EFFECTS) for e in work.effects)]
+    if not batch:
+        return
+    current = dict(open_incidents or {})
+    missing = [w.monitor.id for w in batch if w.needs_open_incident and w.monitor.id not in current]
+    if missing:
+        current |= {
+            i.monitor_id: i for i in Incident.objects.filter(monitor_id__in=missing, resolved_at__isnull=True)
+        }
+    channels = _channel_ids([w.monitor.id for w in batch if w.notifies])
+
+    created: list[Incident] = []
+    changed: dict[int, Incident] = {}
+    pending: list[_Pending] = []
+    for work in batch:
+        incident = current.get(work.monitor.id)
+        for effect in work.effects:
+            if isinstance(effect, IncidentOpened):
+                incident = _opened(work, effect)
+                created.append(incident)
+                pending.append(_notice(work, incident, effect.problem, effect.at, sequence=0))
+                continue
+            if incident is None or not isinstance(effect, INCIDENT_EFFECTS):
+                # Nothing open to join or resolve (the row and the incidents disagreed): skip it.
+                continue
+            if isinstance(effect, IncidentJoined):
+                _joined(incident, effect.problem, effect.at)
+            elif isinstance(effect, ProblemRepeated):
+                _log(
+                    incident,
+                    effect.at,
+                    f"failure {effect.failures_in_a_row} in a row: {effect.problem.detail}",
+                )
+                repeat = {"number": effect.repeat, "failures_in_a_row": effect.failures_in_a_row}
+                pending.append(_notice(work, incident, effect.problem, effect.at, effect.repeat, repeat))
+            else:
+                incident.resolved_at = effect.at
+                incident.resolved_reason = effect.reason
+                _log(incident, effect.at, f"resolved: {effect.reason}")
+                pending.append(_notice(work, incident, None, effect.at, 0, run=work.runs.get(effect.run)))
+            if incident.pk is not None:
+                changed[incident.pk] = incident
+            if isinstance(effect, IncidentResolved):
+                incident = None
+
+    Incident.objects.bulk_create(created)
+    if changed:
+        Incident.objects.bulk_update(
+            list(changed.values()), ["kinds", "log", "resolved_at", "resolved_reason"]
+        )
+    rows: list[Notification] = []
+    for notice in pending:
+        notice.payload["incident"]["id"] = notice.incident.pk
+        rows.extend(
+            Notification(
+                incident_id=notice.incident.pk,
+                channel_id=channel_id,
+                event=notice.event,
+                sequence=notice.sequence,
+                payload=notice.payload,
+                created_at=notice.at,
+                next_attempt_at=notice.at,
+            )
+            for channel_id in channels.get(notice.monitor_id, ())
+        )
     # The unique (incident, channel, event, sequence) constraint makes a repeat a no-op.
     Notification.objects.bulk_create(rows, ignore_conflicts=True)
 
 
-def _entry(at: datetime, message: str) -> dict[str, str]:
-    return {"at": at.isoformat(), "message": message}
+def _channel_ids(monitor_ids: list[int]) -> dict[int, list[int]]:
+    if not monitor_ids:
+        return {}
+    links = Channel.monitors.through.objects.filter(monitor_id__in=monitor_ids).order_by("channel_id")
+    channels: dict[int, list[int]] = defaultdict(list)
+    for monitor_id, channel_id in links.values_list("monitor_id", "channel_id"):
+        channels[monitor_id].append(channel_id)
+    return channels
+
+
+def _opened(work: IncidentWork, effect: IncidentOpened) -> Incident:
+    problem = effect.problem
+    incident = Incident(
+        monitor=work.monitor,
+        kind=problem.kind,
+        kinds=[problem.kind],
+        detail=problem.detail,
+        run=work.runs.get(problem.run),
+        opened_at=effect.at,
+        log=[],
+    )
+    _log(incident, effect.at, f"opened: {problem.detail}")
+    if problem.note:
+        _log(incident, effect.at, problem.note)
+    return incident
+
+
+def _joined(incident: Incident, problem: Problem, at: datetime) -> None:
+    """A new problem while open joins the incident without another notification."""
+    if problem.kind not in incident.kinds:
+        incident.kinds = [*incident.kinds, problem.kind]
+    _log(incident, at, f"also: {problem.detail}")
+    if problem.note:
+        _log(incident, at, problem.note)
+
+
+def _notice(
+    work: IncidentWork,
+    incident: Incident,
+    problem: Problem | None,
+    at: datetime,
+    sequence: int,
+    repeat: dict[str, int] | None = None,
+    run: Run | None = None,
+) -> _Pending:
+    event = NotificationEvent.PROBLEM if problem else NotificationEvent.RECOVERED
+    if problem is not None:
+        run = work.runs.get(problem.run)
+    payload = event_payload(
+        event=event,
+        monitor=work.monitor,
+        incident=incident,
+        run=run,
+        occurred_at=at,
+        problem=(problem.kind, problem.detail) if problem else None,
+        repeat=repeat,
+    )
+    # The payload tells the status the transition left: down for a problem.
+    payload["monitor"]["status"] = MonitorStatus.DOWN if problem else work.status
+    return _Pending(incident, work.monitor.id, event, sequence, at, payload)
+
+
+def _log(incident: Incident, at: datetime, message: str) -> None:
+    incident.log = [*incident.log, {"at": at.isoformat(), "message": message}]

@@ -1,35 +1,31 @@
-"""Maintenance windows: while one is active, runs are recorded but no problem is alerted."""
+"""Maintenance windows read as monitors.maintenance's plain data (the rules live there)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
-
-from croniter import croniter
+from collections import defaultdict
+from collections.abc import Iterable
 
 from alerts.models import MaintenanceWindow
+from monitors.maintenance import Window
 
 
-def window_active_until(window: MaintenanceWindow, now: datetime) -> datetime | None:
-    """When the window covering `now` ends, or None if it does not cover `now`."""
-    if window.cron_expression and window.duration_seconds:
-        zone = ZoneInfo(window.timezone)
-        local_now = now.astimezone(zone).replace(tzinfo=None)
-        # The last start at or before now (croniter's get_prev is strict, so nudge forward).
-        previous = croniter(window.cron_expression, local_now + timedelta(seconds=1)).get_prev(datetime)
-        start = previous.replace(tzinfo=zone).astimezone(UTC)
-        end = start + timedelta(seconds=window.duration_seconds)
-        return end if start <= now < end else None
-    if window.starts_at and window.ends_at and window.starts_at <= now < window.ends_at:
-        return window.ends_at
-    return None
+def window_of(row: MaintenanceWindow) -> Window:
+    return Window(
+        starts_at=row.starts_at,
+        ends_at=row.ends_at,
+        cron_expression=row.cron_expression,
+        timezone=row.timezone,
+        duration_seconds=row.duration_seconds,
+    )
 
 
-def project_windows(project_id: int) -> list[MaintenanceWindow]:
-    return list(MaintenanceWindow.objects.filter(project_id=project_id))
+def project_windows(project_id: int) -> tuple[Window, ...]:
+    return tuple(window_of(row) for row in MaintenanceWindow.objects.filter(project_id=project_id))
 
 
-def maintenance_until(windows: list[MaintenanceWindow], now: datetime) -> datetime | None:
-    """The end of the latest-ending window active at `now`, if any."""
-    ends = [end for window in windows if (end := window_active_until(window, now)) is not None]
-    return max(ends) if ends else None
+def windows_by_project(project_ids: Iterable[int]) -> dict[int, tuple[Window, ...]]:
+    """Every window of these projects, in one read."""
+    found: dict[int, list[Window]] = defaultdict(list)
+    for row in MaintenanceWindow.objects.filter(project_id__in=set(project_ids)):
+        found[row.project_id].append(window_of(row))
+    return {project_id: tuple(windows) for project_id, windows in found.items()}

@@ -10,11 +10,12 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers, viewsets
 
-from alerts.maintenance import window_active_until
+from alerts.maintenance import window_of
 from alerts.models import MaintenanceWindow
 from alerts.selectors import maintenance_windows_for_project
 from alerts.services import maintenance_window_create, maintenance_window_update
 from monitors.api_views import key_project
+from monitors.maintenance import window_active_until
 from monitors.schedule import ScheduleError, validate_cron_expression, validate_timezone
 
 ONE_OFF_FIELDS = ("starts_at", "ends_at")
@@ -60,7 +61,7 @@ class MaintenanceWindowSerializer(serializers.ModelSerializer[MaintenanceWindow]
 
     def get_active_until(self, window: MaintenanceWindow) -> datetime | None:
         """When the window covering this instant ends; null outside the window."""
-        return window_active_until(window, timezone.now())
+        return window_active_until(window_of(window), timezone.now())
 
     def to_representation(self, window: MaintenanceWindow) -> dict[str, Any]:
         data = super().to_representation(window)

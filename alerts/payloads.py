@@ -76,8 +76,13 @@ def event_payload(
     run: Run | None,
     occurred_at: datetime,
     problem: tuple[str, str] | None,
+    repeat: dict[str, int] | None = None,
 ) -> dict[str, Any]:
-    """`problem` is (kind, detail in words), e.g. ("failed", "failed with exit code 3")."""
+    """`problem` is (kind, detail in words), e.g. ("failed", "failed with exit code 3").
+
+    `repeat` marks a notify_every_failures repeat of a "problem" event while its incident stays
+    open: {"number": n (1 for the first repeat), "failures_in_a_row": count}; null otherwise.
+    """
     return {
         "event": event,
         "monitor": monitor_block(monitor),
@@ -85,6 +90,7 @@ def event_payload(
         "run": run_block(run),
         "occurred_at": _iso(occurred_at),
         "incident": incident_block(incident),
+        "repeat": repeat,
     }
 
 

@@ -186,7 +186,6 @@ def _seed(monitors: int, runs: int, history: int) -> tuple[str, list[int], int]:
                     duration_ms=30_000,
                     exit_code=1 if failed else 0,
                     overlap=index % 37 == 0,
-                    evaluated=True,
                 )
             )
     for index in range(history):
@@ -204,7 +203,6 @@ def _seed(monitors: int, runs: int, history: int) -> tuple[str, list[int], int]:
                 overlap=index % 101 == 0,
                 meta={"rows": 1000 + index % 5000, "shard": f"s{index % 8}"},
                 log=LOG_LINE * (200 if failed else 3),
-                evaluated=True,
             )
         )
     Run.objects.bulk_create(pending)

@@ -209,7 +209,7 @@ def _report_burst(burst: Burst) -> list[str]:
 
 
 def _report_e2e(e2e: EndToEnd, *, sink_delay: float) -> list[str]:
-    from alerts.sweeper import HEARTBEAT_EVERY
+    from alerts.outages import HEARTBEAT_EVERY
     from bench.sweep_e2e import LOG_MARKERS
     from bench.sweep_phases import percentile
 

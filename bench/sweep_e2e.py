@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from alerts.models import Channel, Notification, NotificationEvent
-from alerts.sweeper import SWEEPER_NAME
+from alerts.outages import SWEEPER_NAME
 from bench.sweep_phases import BenchError, link_channel
 from monitors.models import Monitor, MonitorStatus, Project, SweeperHeartbeat
 

@@ -19,7 +19,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from monitors.models import Monitor, MonitorStatus
 from monitors.schedule_words import schedule_in_words
-from monitors.services import schedule_of
+from monitors.state_rows import schedule_of
 from monitors.templatetags.vigil import duration_ms, run_strip, status_badge, when
 from pings.selectors import RunOutcome
 

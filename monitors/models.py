@@ -100,7 +100,7 @@ class Monitor(models.Model):
     failure_threshold = models.PositiveIntegerField(default=1)
     recovery_threshold = models.PositiveIntegerField(default=1)
     allow_overlap = models.BooleanField(default=False)
-    # Alert rules: [{"field", "op", "value"}], validated and evaluated by alerts.rules.
+    # Alert rules: [{"field", "op", "value"}], validated and evaluated by monitors.rules.
     rules = models.JSONField(default=list, blank=True)
     # Healthchecks' options (CONTRACT §3); what they do to a ping is decided on the ping path.
     resume_on_ping = models.BooleanField(default=False)
@@ -108,33 +108,43 @@ class Monitor(models.Model):
     # {"success": [...], "failure": [...], "start": [...]}, normalised by monitors.keywords.
     keywords = models.JSONField(default=no_keywords, blank=True)
     runbook_url = models.CharField(max_length=2000, blank=True, default="")
+    # 0: only the failure that opens an incident notifies; N: also every Nth in a row while open.
+    notify_every_failures = models.PositiveIntegerField(default=0)
 
     paused = models.BooleanField(default=False)
     paused_until = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=MonitorStatus.choices, default=MonitorStatus.NEW)
 
     created_at = models.DateTimeField(auto_now_add=True)
-    # The start of the current due window: creation, the last finish, or a resume.
+    # The state columns below belong to monitors.state (mapped by monitors.state_rows): every
+    # write to them goes through its `apply` and bumps `revision`.
+    # The start of the current due window: creation, the last finish, a missed window, a resume.
     window_start = models.DateTimeField()
     last_ping_at = models.DateTimeField(null=True, blank=True)
     last_start_at = models.DateTimeField(null=True, blank=True)
     last_finish_at = models.DateTimeField(null=True, blank=True)
     last_duration_ms = models.BigIntegerField(null=True, blank=True)
     open_runs = models.IntegerField(default=0)
+    # The start of the oldest open run, which too_long counts from.
+    running_since = models.DateTimeField(null=True, blank=True)
     # The due time (before grace), as the API reports it.
     next_due_at = models.DateTimeField(null=True, blank=True)
     # The instant the sweeper next needs to look at this monitor (null: never).
     deadline = models.DateTimeField(null=True, blank=True)
-    # Learned from recent successful runs by the sweeper (alerts.slowness); null until enough.
-    slow_threshold_ms = models.BigIntegerField(null=True, blank=True)
-    # Good finishes the ping path judged alone since the sweeper last relearned the threshold.
-    runs_since_baseline = models.IntegerField(default=0)
+    incident_open = models.BooleanField(default=False)
     consecutive_bad = models.IntegerField(default=0)
+    consecutive_good = models.IntegerField(default=0)
     # A problem seen during maintenance, alerted when the window closes if still unresolved.
     held_problem = models.JSONField(null=True, blank=True)
-    consecutive_good = models.IntegerField(default=0)
-    # Bumped by every write to the state columns; the sweeper's claims compare it.
+    # Repeat notifications (notify_every_failures) sent for the open incident.
+    repeats_notified = models.IntegerField(default=0)
+    # The latest successful durations, oldest first: what `slow` is judged against.
+    recent_durations_ms = models.JSONField(default=list, blank=True)
+    # Bumped by every write to the state columns; the ping path's one-statement write compares it.
     revision = models.BigIntegerField(default=0)
+    # Sweeps of this monitor that raised in a row, and the last error: it is retried with backoff.
+    sweep_failures = models.IntegerField(default=0)
+    sweep_error = models.TextField(blank=True, default="")
 
     class Meta:
         constraints = [
@@ -144,6 +154,8 @@ class Monitor(models.Model):
             models.Index(
                 fields=["deadline"], name="monitor_deadline_due", condition=Q(deadline__isnull=False)
             ),
+            # /healthz and the metrics count these on every request.
+            models.Index(fields=["id"], name="monitor_sweep_failing", condition=Q(sweep_failures__gt=0)),
         ]
 
     def __str__(self) -> str:

@@ -200,6 +200,34 @@ def _next_cron(expression: str, zone: ZoneInfo, after: datetime) -> datetime:
     raise _never_due(expression, after)
 
 
+def previous_due(schedule: Schedule, at: datetime) -> datetime | None:
+    """The latest due instant at or before `at` (cron only), by the same DST rules as `next_due`.
+
+    So `previous_due(s, t) <= t < next_due(s, previous_due(s, t))`. Maintenance windows use it
+    to find the start of the window that may cover `at`. None when the schedule never fired.
+    """
+    if schedule.kind != "cron":
+        raise ScheduleError("only cron schedules have fixed instants")
+    at_utc = _as_utc(at, "at")
+    zone = _zone(schedule.timezone)
+    local = at_utc.astimezone(zone)
+    # In the second pass of a repeated hour, later wall times of that hour already fired
+    # (at their first occurrence, before `at`): start above the whole repeated stretch.
+    repeated = local.replace(fold=0).utcoffset() - local.replace(fold=1).utcoffset()  # type: ignore[operator]
+    start = local.replace(tzinfo=None) + max(repeated, timedelta(0)) + timedelta(seconds=1)
+    walls = copy.copy(_cron_template(schedule.expression))
+    walls.set_current(start, force=True)
+    for _ in range(_MAX_CANDIDATES):
+        try:
+            wall = walls.get_prev(datetime)
+        except CroniterError:
+            return None
+        candidate = _wall_to_utc(wall, zone)
+        if candidate <= at_utc:
+            return candidate
+    return None
+
+
 def _never_due(expression: str, after: datetime) -> ScheduleError:
     return ScheduleError(f"cron expression {expression!r} does not fire after {after.isoformat()}")
 

@@ -189,6 +189,13 @@ class MonitorSerializer(serializers.ModelSerializer[Monitor]):
     )
     # Only on create, to keep a ping URL from another service; never read back (a secret).
     ping_uuid = PingUuidField(required=False, write_only=True)
+    notify_every_failures = serializers.IntegerField(
+        min_value=0,
+        max_value=1000,
+        required=False,
+        help_text="0: only the failure that opens an incident notifies; N: also every Nth failure in a row "
+        "while it stays open (3: the 1st, 3rd, 6th…).",
+    )
 
     class Meta:
         model = Monitor
@@ -216,6 +223,7 @@ class MonitorSerializer(serializers.ModelSerializer[Monitor]):
             "keywords",
             "runbook_url",
             "ping_uuid",
+            "notify_every_failures",
         ]
         read_only_fields = ["id", "status", "last_ping_at", "next_due_at", "last_duration_ms"]
         extra_kwargs = {"name": {"required": False}}

@@ -1,4 +1,8 @@
-"""Writes to monitors: create, update, pause, resume, delete."""
+"""Writes to monitors: create, update, pause, resume.
+
+Every write that touches state locks the row, goes through monitors.state and writes only the
+columns it changes (and bumps `revision`), so a ping committed in between is never overwritten.
+"""
 
 from __future__ import annotations
 
@@ -10,16 +14,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from monitors.models import Monitor, MonitorStatus, Project, ScheduleKind
-from monitors.schedule import Schedule, next_due
-
-SCHEDULE_FIELDS = {"schedule_kind", "interval_seconds", "cron_expression", "timezone"}
-
-
-def schedule_of(monitor: Monitor) -> Schedule:
-    if monitor.schedule_kind == ScheduleKind.CRON:
-        return Schedule(kind="cron", expression=monitor.cron_expression, timezone=monitor.timezone)
-    return Schedule(kind="interval", seconds=monitor.interval_seconds)
+from monitors.models import Monitor, Project, ScheduleKind
+from monitors.schedule import Schedule
+from monitors.state import Edit, Event, Pause, Resume, apply
+from monitors.state_rows import changed_columns, config_of, state_init, state_of
 
 
 def schedule_fields(schedule: Schedule) -> dict[str, Any]:
@@ -34,13 +32,6 @@ def schedule_fields(schedule: Schedule) -> dict[str, Any]:
         "interval_seconds": schedule.seconds,
         "cron_expression": "",
     }
-
-
-def open_window(monitor: Monitor, *, start: datetime) -> None:
-    """Start a fresh due window at `start` (creation, resume, schedule change)."""
-    monitor.window_start = start
-    monitor.next_due_at = next_due(schedule_of(monitor), start)
-    monitor.deadline = None if monitor.paused else monitor.next_due_at
 
 
 def monitor_create(
@@ -60,8 +51,7 @@ def monitor_create(
     if ping_uuid is not None:
         fields["ping_uuid"] = ping_uuid
     monitor = Monitor(project=project, slug=slug, created_at=now, **fields)
-    monitor.status = MonitorStatus.PAUSED if monitor.paused else MonitorStatus.NEW
-    open_window(monitor, start=now)
+    state_init(monitor, now=now)
     with transaction.atomic():
         monitor.save()
         channels = (
@@ -79,62 +69,57 @@ def monitor_get_or_create_by_slug(*, project: Project, slug: str) -> Monitor:
         return Monitor.objects.get(project=project, slug=slug)
 
 
-def monitor_update(*, monitor: Monitor, channel_ids: list[int] | None = None, **fields: Any) -> Monitor:
+def monitor_update(
+    *, monitor: Monitor, channel_ids: list[int] | None = None, now: datetime | None = None, **fields: Any
+) -> Monitor:
     """Apply changed fields; a schedule or grace change re-plans the current window."""
-    replan = any(getattr(monitor, name) != value for name, value in fields.items() if name in SCHEDULE_FIELDS)
-    replan = replan or ("grace_seconds" in fields and fields["grace_seconds"] != monitor.grace_seconds)
-    for name, value in fields.items():
-        setattr(monitor, name, value)
+    now = now or timezone.now()
     with transaction.atomic():
-        if replan:
-            open_window(monitor, start=monitor.last_finish_at or monitor.window_start)
-            if monitor.deadline is not None:
-                # Let the sweeper re-derive status and deadline from the new schedule now.
-                monitor.deadline = min(monitor.deadline, timezone.now())
-        monitor.revision = F("revision") + 1
-        monitor.save()
-        monitor.refresh_from_db()
+        locked = _locked(monitor)
+        edited = {name: value for name, value in fields.items() if getattr(locked, name) != value}
+        before = state_of(locked)
+        for name, value in edited.items():
+            setattr(locked, name, value)
+        after = apply(before, Edit(at=now, config=config_of(locked))).state
+        _write(locked, {**edited, **changed_columns(before, after)})
         if channel_ids is not None:
-            monitor.channels.set(monitor.project.channels.filter(id__in=channel_ids))
-    return monitor
+            locked.channels.set(locked.project.channels.filter(id__in=channel_ids))
+    locked.refresh_from_db()
+    return locked
 
 
-def monitor_pause(*, monitor: Monitor, until: datetime | None = None) -> Monitor:
+def monitor_pause(*, monitor: Monitor, until: datetime | None = None, now: datetime | None = None) -> Monitor:
     """Paused monitors record pings and raise nothing; `until` resumes by itself."""
-    Monitor.objects.filter(id=monitor.id).update(
-        paused=True,
-        paused_until=until,
-        status=MonitorStatus.PAUSED,
-        deadline=until,
-        revision=F("revision") + 1,
-    )
-    monitor.refresh_from_db()
-    return monitor
+    return _transition(monitor, Pause(at=now or timezone.now(), until=until))
 
 
 def monitor_resume(*, monitor: Monitor, now: datetime | None = None) -> Monitor:
     """Resuming starts a fresh due window, so the pause itself is never a missed run."""
-    now = now or timezone.now()
+    return _transition(monitor, Resume(at=now or timezone.now()))
+
+
+def _transition(monitor: Monitor, event: Event) -> Monitor:
     with transaction.atomic():
-        locked = Monitor.objects.select_for_update().get(id=monitor.id)
-        if not locked.paused:
-            return locked
-        locked.paused = False
-        locked.paused_until = None
-        locked.consecutive_bad = 0
-        open_window(locked, start=now)
-        has_open_incident = locked.incidents.filter(resolved_at__isnull=True).exists()
-        if has_open_incident:
-            locked.status = MonitorStatus.DOWN
-        elif locked.open_runs:
-            locked.status = MonitorStatus.RUNNING
-        else:
-            locked.status = MonitorStatus.UP if locked.last_finish_at else MonitorStatus.NEW
-        locked.revision += 1
-        locked.save()
+        locked = _locked(monitor)
+        before = state_of(locked)
+        transition = apply(before, event)
+        # Pause, resume and edit never produce incident effects: only pings and time do.
+        assert not transition.effects, transition.effects
+        _write(locked, changed_columns(before, transition.state))
+    locked.refresh_from_db()
     return locked
 
 
 def monitor_delete(*, monitor: Monitor) -> None:
     """Delete a monitor with everything recorded about it (runs, pings, incidents, deliveries)."""
     monitor.delete()
+
+
+def _locked(monitor: Monitor) -> Monitor:
+    """The row, locked until the transaction ends (PostgreSQL; SQLite's write lock is taken at BEGIN)."""
+    return Monitor.objects.select_for_update(of=("self",)).select_related("project").get(id=monitor.id)
+
+
+def _write(monitor: Monitor, columns: dict[str, Any]) -> None:
+    """Only the columns that changed, and the revision that tells the ping path's write it lost."""
+    Monitor.objects.filter(id=monitor.id).update(revision=F("revision") + 1, **columns)

@@ -10,7 +10,7 @@ from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 
 from alerts.delivery.health import delivery_age_seconds, outbox_oldest_seconds
-from alerts.sweeper import SWEEPER_NAME
+from alerts.outages import SWEEPER_NAME
 from monitors.models import SweeperHeartbeat
 
 

@@ -7,10 +7,12 @@ costs two round trips in all (this and the SELECT before it) with no BEGIN or CO
 from __future__ import annotations
 
 import functools
+import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
-from django.db.models import Field, Q
+from django.db.models import Field
 from psycopg.types.json import Jsonb
 
 from monitors.models import Monitor
@@ -27,10 +29,8 @@ RUN_COLUMNS = (
     "log",
     "log_truncated",
     "overlap",
-    "overlap_reported",
     "manual",
     "closed_reason",
-    "evaluated",
 )
 
 
@@ -39,6 +39,7 @@ def write_ping_in_one_statement(
 ) -> bool:
     """False when the monitor's revision moved since it was read (nothing is written then)."""
     set_clause = ", ".join(f'"{column}" = %s' for column in changes)
+    monitor_values = [Jsonb(value) if isinstance(value, dict | list) else value for value in changes.values()]
     run_values = [Jsonb(run.meta) if column == "meta" else getattr(run, column) for column in RUN_COLUMNS]
     ping_columns = [column for column in ping_row if column != "monitor_id"]
     sql = f"""
@@ -55,40 +56,41 @@ def write_ping_in_one_statement(
         SELECT new_run."monitor_id", new_run."id", {", ".join(["%s"] * len(ping_columns))} FROM new_run
         RETURNING "id"
     """
-    params = [*changes.values(), monitor_id, revision, *run_values, *(ping_row[c] for c in ping_columns)]
+    params = [*monitor_values, monitor_id, revision, *run_values, *(ping_row[c] for c in ping_columns)]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone() is not None
 
 
-# The monitor lookups the ping URLs use, by the fields they filter on, as hand-written SQL:
-# the ORM would compile the same SELECT on every ping, which costs more than running it.
-_LOOKUP_WHERE: dict[frozenset[str], tuple[str, tuple[str, ...]]] = {
-    frozenset({"ping_uuid"}): ('m."ping_uuid" = %s', ("ping_uuid",)),
-    frozenset({"id"}): ('m."id" = %s', ("id",)),
-    frozenset({"project__ping_key", "slug"}): (
+@dataclass(frozen=True)
+class MonitorLookup:
+    """How a ping URL names its monitor: hand-written SQL for the plain read, ORM filters for the lock."""
+
+    where: str
+    params: tuple[Any, ...]
+    filters: dict[str, Any]
+
+
+def by_uuid(ping_uuid: uuid.UUID) -> MonitorLookup:
+    return MonitorLookup('m."ping_uuid" = %s', (ping_uuid,), {"ping_uuid": ping_uuid})
+
+
+def by_slug(ping_key: str, slug: str) -> MonitorLookup:
+    return MonitorLookup(
         'm."project_id" = (SELECT p."id" FROM monitors_project p WHERE p."ping_key" = %s) AND m."slug" = %s',
-        ("project__ping_key", "slug"),
-    ),
-}
+        (ping_key, slug),
+        {"project__ping_key": ping_key, "slug": slug},
+    )
 
 
-def _plain_filters(lookup: Q) -> dict[str, Any] | None:
-    """`Q(a=1, b=2)` as {"a": 1, "b": 2}; None for anything more elaborate."""
-    if lookup.negated or lookup.connector != Q.AND:
-        return None
-    filters: dict[str, Any] = {}
-    for child in lookup.children:
-        if not isinstance(child, tuple):
-            return None
-        name, value = child
-        filters[name] = value
-    return filters
+def by_id(monitor_id: int) -> MonitorLookup:
+    return MonitorLookup('m."id" = %s', (monitor_id,), {"id": monitor_id})
 
 
 @functools.cache
 def _compiled_select(where: str, field_names: tuple[str, ...]) -> tuple[str, list[Field[Any, Any]]]:
-    """The SELECT for one lookup shape and column set, built once per process."""
+    """The SELECT for one lookup shape and column set, built once per process: the ORM would
+    compile the same SELECT on every ping, which costs more than running it."""
     # Model.from_db expects the values in the model's field order.
     wanted = {Monitor._meta.get_field(name).attname for name in field_names}  # type: ignore[union-attr]
     fields = [field for field in Monitor._meta.concrete_fields if field.attname in wanted]
@@ -96,19 +98,14 @@ def _compiled_select(where: str, field_names: tuple[str, ...]) -> tuple[str, lis
     return f"SELECT {columns} FROM monitors_monitor m WHERE {where} LIMIT 1", fields
 
 
-def fetch_monitor(lookup: Q, field_names: tuple[str, ...]) -> Monitor | None:
+def fetch_monitor(lookup: MonitorLookup, field_names: tuple[str, ...]) -> Monitor | None:
     """The monitor `lookup` names with only `field_names` loaded, in one precompiled SELECT.
 
-    Every lookup shape in `_LOOKUP_WHERE` is on a unique key, so LIMIT 1 needs no ORDER BY.
+    Every lookup is on a unique key, so LIMIT 1 needs no ORDER BY.
     """
-    filters = _plain_filters(lookup)
-    known = _LOOKUP_WHERE.get(frozenset(filters)) if filters is not None else None
-    if filters is None or known is None:
-        return Monitor.objects.only(*field_names).filter(lookup).first()
-    where, order = known
-    sql, fields = _compiled_select(where, field_names)
+    sql, fields = _compiled_select(lookup.where, field_names)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [filters[name] for name in order])
+        cursor.execute(sql, list(lookup.params))
         row = cursor.fetchone()
     if row is None:
         return None

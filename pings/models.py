@@ -37,19 +37,15 @@ class Run(models.Model):
     log_truncated = models.BooleanField(default=False)
     # Started while another run was open (and the monitor does not allow overlap).
     overlap = models.BooleanField(default=False)
-    overlap_reported = models.BooleanField(default=False)
     # True when a person recorded or closed the run, not the job's own pings.
     manual = models.BooleanField(default=False)
     # The problem kind Vigil closed it with ("too_long"), when Vigil closed it.
     closed_reason = models.CharField(max_length=20, blank=True, default="")
-    # False until the sweeper has judged the finished run (failed, rule, slow, recovery).
-    evaluated = models.BooleanField(default=False)
 
     class Meta:
         indexes = [
             models.Index(fields=["monitor", "started_at"], name="run_open", condition=Q(status="running")),
             models.Index(fields=["monitor", "-id"], name="run_monitor_newest"),
-            models.Index(fields=["monitor", "id"], name="run_unevaluated", condition=Q(evaluated=False)),
             # The runs feed and a monitor's stats: per monitor and status, finished runs in time
             # order (running ones are in run_open); counts over a window read the index alone.
             models.Index(

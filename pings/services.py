@@ -1,49 +1,59 @@
-"""Recording a ping: the hot path. One transaction, the monitor row locked, no network."""
+"""Recording a ping: the hot path. Stored and judged in one transaction, no network.
+
+Every start and finish goes through monitors.state, which judges it then and there (failed,
+rule, slow, overlap, recovery) and first judges whatever time-based problem fell due before
+it, so neither the order nor the speed of pings can hide a failure, and no ping waits on the
+sweeper. On PostgreSQL the common case (no open run, nothing due, no incident to touch) is
+one plain SELECT and one revision-guarded statement; everything else takes the row lock and
+writes runs, ping, incidents, outbox rows and the monitor together.
+"""
 
 from __future__ import annotations
 
+import logging
 import uuid
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import F
 
-from monitors.models import Monitor, MonitorStatus
-from monitors.rules import first_matching_rule
-from monitors.schedule import due_after_finish
-from monitors.services import schedule_of
+from alerts.incidents import IncidentWork, incidents_write
+from alerts.maintenance import project_windows
+from alerts.outages import outages_known
+from monitors.maintenance import Window
+from monitors.models import Monitor
+from monitors.state import (
+    NO_OPEN_RUNS,
+    PING_RUN,
+    Context,
+    ContextNeeded,
+    Event,
+    Finish,
+    MonitorState,
+    OpenRun,
+    OpenRuns,
+    Outage,
+    RunFinished,
+    RunRef,
+    RunStarted,
+    RunTimedOut,
+    Start,
+    Transition,
+    apply,
+)
+from monitors.state_rows import LOADED_COLUMNS, changed_columns, state_of
 from pings.body import PingBody
 from pings.errors import PingError
-from pings.fastpath import fetch_monitor, write_ping_in_one_statement
+from pings.fastpath import MonitorLookup, by_id, by_slug, by_uuid, fetch_monitor, write_ping_in_one_statement
 from pings.models import Ping, PingKind, Run, RunStatus
 
-# The sweeper relearns a monitor's slow threshold after this many good finishes.
-BASELINE_REFRESH_RUNS = 10
-FINISH_KINDS = {PingKind.SUCCESS, PingKind.FAIL, PingKind.EXIT}
-# Only the columns the ping path reads: the row is small and the SELECT is one round trip.
-MONITOR_COLUMNS = (
-    "id",
-    "project_id",
-    "schedule_kind",
-    "interval_seconds",
-    "cron_expression",
-    "timezone",
-    "grace_seconds",
-    "max_duration_seconds",
-    "allow_overlap",
-    "rules",
-    "paused",
-    "paused_until",
-    "status",
-    "next_due_at",
-    "deadline",
-    "open_runs",
-    "consecutive_bad",
-    "slow_threshold_ms",
-    "runs_since_baseline",
-)
+# Open runs a finish reads (oldest first): enough for any catch-up, and an index range scan.
+OPEN_RUNS_READ = 100
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -57,58 +67,277 @@ class PingInput:
     exit_code: int | None = None
 
 
-def fast_record(*, lookup: Q, ping: PingInput, now: datetime) -> bool | None:
-    """PostgreSQL, the common case: one plain SELECT, then one statement writing run, ping and monitor.
-
-    The write is guarded by the monitor's revision, so a concurrent change sends us to the
-    locked path instead of overwriting it. None: not handled here.
-    """
-    if connection.vendor != "postgresql" or ping.kind == PingKind.LOG:
-        return None
-    monitor = fetch_monitor(lookup, (*MONITOR_COLUMNS, "revision"))
-    if monitor is None:
-        return False
-    if monitor.open_runs:
-        return None  # closing a run, overlap and retried starts need the row lock
-    if ping.kind == PingKind.START:
-        run = new_start_run(monitor, ping, now)
-        changes = start_changes(monitor, run, now)
-    else:
-        run = Run(monitor_id=monitor.id, rid=ping.rid)
-        changes = finish_changes(monitor, run, ping, now)
-    keep_body = ping.kind == PingKind.START
-    written = write_ping_in_one_statement(
-        monitor_id=monitor.id,
-        revision=monitor.revision,
-        changes=changes,
-        run=run,
-        ping_row=ping_columns(monitor.id, ping, now, keep_body=keep_body),
-    )
-    return True if written else None
+def ping_record_by_uuid(*, ping_uuid: uuid.UUID, ping: PingInput, now: datetime) -> bool:
+    """Store and judge a ping to `/ping/<uuid>`; False when no monitor has that uuid."""
+    return _record(by_uuid(ping_uuid), ping, now)
 
 
-def locked_monitor(lookup: Q) -> Monitor | None:
-    """The monitor row, locked until the transaction ends (PostgreSQL; SQLite locks the file)."""
-    queryset: QuerySet[Monitor] = Monitor.objects.select_for_update(of=("self",)).only(*MONITOR_COLUMNS)
-    return queryset.filter(lookup).first()
+def ping_record_by_slug(*, ping_key: str, slug: str, ping: PingInput, now: datetime) -> bool:
+    """Store and judge a ping to `/ping/<ping key>/<slug>`; False when there is no such monitor."""
+    return _record(by_slug(ping_key, slug), ping, now)
 
 
-def ping_record(*, lookup: Q, ping: PingInput, now: datetime) -> bool:
-    """Store the ping (and its run); False when no monitor matches `lookup`."""
-    recorded = fast_record(lookup=lookup, ping=ping, now=now)
-    if recorded is not None:
-        return recorded
+def ping_record_by_id(*, monitor_id: int, ping: PingInput, now: datetime) -> bool:
+    return _record(by_id(monitor_id), ping, now)
+
+
+def _record(lookup: MonitorLookup, ping: PingInput, now: datetime) -> bool:
+    if connection.vendor == "postgresql" and ping.kind != PingKind.LOG:
+        recorded = _record_in_one_statement(lookup, ping, now)
+        if recorded is not None:
+            return recorded
     with transaction.atomic():
-        monitor = locked_monitor(lookup)
+        monitor = (
+            Monitor.objects.select_for_update(of=("self",))
+            .select_related("project")
+            .filter(**lookup.filters)
+            .first()
+        )
         if monitor is None:
             return False
         if ping.kind == PingKind.LOG:
             _record_log(monitor, ping, now)
-        elif ping.kind == PingKind.START:
-            _record_start(monitor, ping, now)
         else:
-            _record_finish(monitor, ping, now)
+            _record_locked(monitor, ping, now)
     return True
+
+
+# --- the one-statement path ------------------------------------------------------------------
+
+
+def _record_in_one_statement(lookup: MonitorLookup, ping: PingInput, now: datetime) -> bool | None:
+    """PostgreSQL, the common case: a plain SELECT, then run, ping and monitor in one statement.
+
+    The write is guarded by the monitor's revision, so a concurrent change sends us to the
+    locked path instead of overwriting it. None: not handled here.
+    """
+    monitor = fetch_monitor(lookup, LOADED_COLUMNS)
+    if monitor is None:
+        return False
+    if monitor.open_runs:
+        return None  # closing a run, overlap and retried starts read the open runs under the lock
+    before = state_of(monitor)
+    try:
+        transition = apply(before, _event(ping, now, NO_OPEN_RUNS), Context())
+    except ContextNeeded:
+        return None  # something is due, or a problem to weigh against maintenance windows
+    except Exception:
+        return None  # the locked path records it whatever happens, and says why
+    if transition.touches_incidents:
+        return None
+    written = write_ping_in_one_statement(
+        monitor_id=monitor.id,
+        revision=monitor.revision,
+        changes=changed_columns(before, transition.state),
+        run=_new_run(monitor.id, ping, transition),
+        ping_row=ping_columns(monitor.id, ping, now, keep_body=ping.kind == PingKind.START),
+    )
+    return True if written else None
+
+
+# --- the locked path -------------------------------------------------------------------------
+
+
+def _record_locked(monitor: Monitor, ping: PingInput, now: datetime) -> None:
+    before = state_of(monitor)
+    open_runs = _open_runs(monitor.id, ping.rid) if monitor.open_runs else NO_OPEN_RUNS
+    try:
+        transition = apply_loading(
+            before,
+            _event(ping, now, open_runs),
+            windows=lambda: project_windows(monitor.project_id),
+            outages=lambda: outages_known(now),
+        )
+    except Exception:
+        # A monitor whose state cannot be judged (a bug, a corrupt row) still gets its ping
+        # stored: the sweeper then retries it with backoff and /healthz shows it.
+        logger.exception("could not judge a ping to monitor %s; stored unjudged", monitor.id)
+        _record_unjudged(monitor, ping, now)
+        return
+    runs = runs_write(monitor.id, transition, ping=ping, open_runs=open_runs)
+    _store_ping(monitor.id, ping, now, runs.get(PING_RUN), keep_body=ping.kind == PingKind.START)
+    work = IncidentWork(
+        monitor=monitor, effects=transition.effects, status=transition.state.status, runs=runs
+    )
+    incidents_write([work])
+    Monitor.objects.filter(id=monitor.id).update(
+        revision=F("revision") + 1, **changed_columns(before, transition.state)
+    )
+
+
+def apply_loading(
+    state: MonitorState,
+    event: Event,
+    *,
+    windows: Callable[[], tuple[Window, ...]],
+    outages: Callable[[], tuple[Outage, ...]],
+) -> Transition:
+    """`apply`, reading maintenance windows and outages only when a rule asks for them."""
+    context = Context()
+    while True:
+        try:
+            return apply(state, event, context)
+        except ContextNeeded as needed:
+            if needed.what == "windows" and context.windows is None:
+                context = replace(context, windows=windows())
+            elif needed.what == "outages" and context.outages is None:
+                context = replace(context, outages=outages())
+            else:
+                raise
+
+
+def _event(ping: PingInput, now: datetime, open_runs: OpenRuns) -> Start | Finish:
+    if ping.kind == PingKind.START:
+        return Start(at=now, rid=ping.rid, open_runs=open_runs)
+    succeeded = ping.kind == PingKind.SUCCESS or (ping.kind == PingKind.EXIT and ping.exit_code == 0)
+    return Finish(
+        at=now,
+        succeeded=succeeded,
+        exit_code=ping.exit_code,
+        meta=ping.body.meta,
+        rid=ping.rid,
+        open_runs=open_runs,
+    )
+
+
+def _open_runs(monitor_id: int, rid: uuid.UUID | None) -> OpenRuns:
+    """The oldest open runs, and the one with `rid` (a finish closes it; a start with it is a retry)."""
+    running = Run.objects.filter(monitor_id=monitor_id, status=RunStatus.RUNNING).order_by("started_at", "id")
+    columns = ("id", "started_at", "rid", "meta")
+    rows = [_open_run(*row) for row in running.values_list(*columns)[: OPEN_RUNS_READ + 1]]
+    oldest, complete = tuple(rows[:OPEN_RUNS_READ]), len(rows) <= OPEN_RUNS_READ
+    with_rid = next((run for run in oldest if rid is not None and run.rid == rid), None)
+    if rid is not None and with_rid is None and not complete:
+        row = running.filter(rid=rid).values_list(*columns).first()
+        with_rid = None if row is None else _open_run(*row)
+    return OpenRuns(oldest=oldest, complete=complete, with_rid=with_rid)
+
+
+def _open_run(run_id: int, started_at: datetime, rid: uuid.UUID | None, meta: dict[str, Any]) -> OpenRun:
+    return OpenRun(id=run_id, started_at=started_at, rid=rid, meta=meta or {})
+
+
+# --- runs and pings --------------------------------------------------------------------------
+
+
+def _new_run(monitor_id: int, ping: PingInput, transition: Transition) -> Run:
+    """The run a ping starts, or finishes as a run of its own (unsaved)."""
+    for effect in transition.effects:
+        if isinstance(effect, RunStarted):
+            return Run(
+                monitor_id=monitor_id,
+                rid=ping.rid,
+                status=RunStatus.RUNNING,
+                started_at=effect.at,
+                meta=ping.body.meta,
+                overlap=effect.overlap,
+            )
+        if isinstance(effect, RunFinished):
+            run = Run(monitor_id=monitor_id, rid=ping.rid)
+            _finished(run, ping, effect)
+            return run
+    raise ValueError("the transition starts or finishes no run")
+
+
+def _finished(run: Run, ping: PingInput, effect: RunFinished) -> None:
+    run.status = RunStatus.SUCCESS if effect.succeeded else RunStatus.FAILED
+    run.finished_at = effect.at
+    run.duration_ms = effect.duration_ms
+    run.exit_code = ping.exit_code
+    run.meta = {**run.meta, **ping.body.meta}
+    run.log = ping.body.log
+    run.log_truncated = ping.body.truncated
+
+
+def runs_write(
+    monitor_id: int,
+    transition: Transition,
+    *,
+    ping: PingInput | None = None,
+    open_runs: OpenRuns = NO_OPEN_RUNS,
+) -> dict[RunRef, Run]:
+    """Write the run effects of `transition`; returns the runs they touched, by reference
+    (PING_RUN for the ping's own run, ids for runs closed as too long)."""
+    runs: dict[RunRef, Run] = {}
+    timed_out = {effect.run: effect for effect in transition.effects if isinstance(effect, RunTimedOut)}
+    if timed_out:
+        for run in Run.objects.filter(id__in=timed_out):
+            runs_time_out(run, timed_out[run.id])
+            runs[run.id] = run
+        Run.objects.bulk_update(list(runs.values()), TIMED_OUT_COLUMNS)
+    if ping is None:
+        return runs
+    closing = next(
+        (e for e in transition.effects if isinstance(e, RunFinished) and e.closes is not None), None
+    )
+    if closing is not None:
+        closed = next(
+            r for r in (*open_runs.oldest, open_runs.with_rid) if r is not None and r.id == closing.closes
+        )
+        run = Run(
+            id=closed.id,
+            monitor_id=monitor_id,
+            rid=closed.rid,
+            started_at=closed.started_at,
+            meta=dict(closed.meta),
+        )
+        _finished(run, ping, closing)
+        run.save(
+            update_fields=[
+                "status",
+                "finished_at",
+                "duration_ms",
+                "exit_code",
+                "meta",
+                "log",
+                "log_truncated",
+            ]
+        )
+        runs[PING_RUN] = run
+    elif any(isinstance(e, RunStarted | RunFinished) for e in transition.effects):
+        run = _new_run(monitor_id, ping, transition)
+        run.save()
+        runs[PING_RUN] = run
+    return runs
+
+
+TIMED_OUT_COLUMNS = ["status", "finished_at", "duration_ms", "closed_reason"]
+
+
+def runs_time_out(run: Run, effect: RunTimedOut) -> None:
+    """A run still open at its too_long deadline is closed as failed."""
+    run.status = RunStatus.FAILED
+    run.finished_at = effect.at
+    run.duration_ms = effect.duration_ms
+    run.closed_reason = "too_long"
+
+
+def _record_log(monitor: Monitor, ping: PingInput, now: datetime) -> None:
+    """A log line changes no state; with a rid it is filed under that rid's open run."""
+    run = None
+    if ping.rid is not None and monitor.open_runs:
+        run = Run.objects.filter(monitor_id=monitor.id, status=RunStatus.RUNNING, rid=ping.rid).first()
+    _store_ping(monitor.id, ping, now, run, keep_body=True)
+
+
+def _record_unjudged(monitor: Monitor, ping: PingInput, now: datetime) -> None:
+    started = ping.kind == PingKind.START
+    succeeded = ping.kind == PingKind.SUCCESS or (ping.kind == PingKind.EXIT and ping.exit_code == 0)
+    run = Run.objects.create(
+        monitor_id=monitor.id,
+        rid=ping.rid,
+        status=RunStatus.RUNNING if started else RunStatus.SUCCESS if succeeded else RunStatus.FAILED,
+        started_at=now if started else None,
+        finished_at=None if started else now,
+        exit_code=ping.exit_code,
+        meta=ping.body.meta,
+        log="" if started else ping.body.log,
+        log_truncated=False if started else ping.body.truncated,
+    )
+    _store_ping(monitor.id, ping, now, run, keep_body=started)
+    Monitor.objects.filter(id=monitor.id).update(
+        last_ping_at=now, deadline=now, open_runs=F("open_runs") + int(started), revision=F("revision") + 1
+    )
 
 
 def ping_columns(monitor_id: int, ping: PingInput, now: datetime, *, keep_body: bool) -> dict[str, Any]:
@@ -128,133 +357,8 @@ def ping_columns(monitor_id: int, ping: PingInput, now: datetime, *, keep_body: 
     }
 
 
-def _store_ping(
-    monitor: Monitor, ping: PingInput, now: datetime, run: Run | None, *, keep_body: bool
-) -> None:
-    Ping.objects.create(run=run, **ping_columns(monitor.id, ping, now, keep_body=keep_body))
-
-
-def _open_runs(monitor: Monitor) -> QuerySet[Run]:
-    return Run.objects.filter(monitor_id=monitor.id, status=RunStatus.RUNNING).order_by("started_at", "id")
-
-
-def _record_log(monitor: Monitor, ping: PingInput, now: datetime) -> None:
-    run = _open_runs(monitor).filter(rid=ping.rid).first() if ping.rid and monitor.open_runs else None
-    _store_ping(monitor, ping, now, run, keep_body=True)
-
-
-def _record_start(monitor: Monitor, ping: PingInput, now: datetime) -> None:
-    if ping.rid and monitor.open_runs and _open_runs(monitor).filter(rid=ping.rid).exists():
-        # A retried start (the client never saw our answer): the run is already open.
-        _store_ping(monitor, ping, now, None, keep_body=True)
-        return
-    run = new_start_run(monitor, ping, now)
-    run.save()
-    _store_ping(monitor, ping, now, run, keep_body=True)
-    _update_monitor(monitor, start_changes(monitor, run, now))
-
-
-def new_start_run(monitor: Monitor, ping: PingInput, now: datetime) -> Run:
-    overlap = bool(monitor.open_runs) and not monitor.allow_overlap and not monitor.paused
-    return Run(
-        monitor_id=monitor.id,
-        rid=ping.rid,
-        status=RunStatus.RUNNING,
-        started_at=now,
-        meta=ping.body.meta,
-        overlap=overlap,
-        evaluated=not overlap,
-    )
-
-
-def start_changes(monitor: Monitor, run: Run, now: datetime) -> dict[str, Any]:
-    """Monitor columns after a start: running, and due for `too_long` at its maximum."""
-    changes: dict[str, Any] = {"last_ping_at": now, "last_start_at": now, "open_runs": monitor.open_runs + 1}
-    if not monitor.paused:
-        if monitor.status != MonitorStatus.DOWN:
-            changes["status"] = MonitorStatus.RUNNING
-        deadline = monitor.deadline
-        if monitor.max_duration_seconds is not None:
-            too_long_at = now + timedelta(seconds=monitor.max_duration_seconds)
-            deadline = too_long_at if deadline is None else min(deadline, too_long_at)
-        changes["deadline"] = now if run.overlap else deadline
-    return changes
-
-
-def _record_finish(monitor: Monitor, ping: PingInput, now: datetime) -> None:
-    run = _closable_run(monitor, ping) or Run(monitor_id=monitor.id, rid=ping.rid)
-    changes = finish_changes(monitor, run, ping, now)
-    run.save()
-    _store_ping(monitor, ping, now, run, keep_body=False)
-    _update_monitor(monitor, changes)
-
-
-def finish_changes(monitor: Monitor, run: Run, ping: PingInput, now: datetime) -> dict[str, Any]:
-    """Close `run` (open, or new and unsaved) in memory; returns the monitor's new columns."""
-    succeeded = ping.kind == PingKind.SUCCESS or (ping.kind == PingKind.EXIT and ping.exit_code == 0)
-    if run.started_at is not None:
-        run.duration_ms = int((now - run.started_at).total_seconds() * 1000)
-    run.status = RunStatus.SUCCESS if succeeded else RunStatus.FAILED
-    run.finished_at = now
-    run.exit_code = ping.exit_code
-    run.meta = {**run.meta, **ping.body.meta}
-    run.log = ping.body.log
-    run.log_truncated = ping.body.truncated
-    open_runs = max(0, monitor.open_runs - (1 if run.pk else 0))
-
-    next_due = due_after_finish(
-        schedule_of(monitor),
-        finished_at=now,
-        grace_seconds=monitor.grace_seconds,
-        awaited_due=monitor.next_due_at,
-    )
-    changes: dict[str, Any] = {
-        "last_ping_at": now,
-        "last_finish_at": now,
-        "last_duration_ms": run.duration_ms,
-        "window_start": now,
-        "next_due_at": next_due,
-        "open_runs": open_runs,
-    }
-    if monitor.paused:
-        run.evaluated = True
-    elif _judged_good_here(monitor, run, succeeded, open_runs):
-        run.evaluated = True
-        changes.update(
-            status=MonitorStatus.UP,
-            deadline=next_due,
-            runs_since_baseline=monitor.runs_since_baseline + 1,
-        )
-    else:
-        # Anything beyond a plain good run is judged by the sweeper, within a second.
-        run.evaluated = False
-        changes["deadline"] = now
-    return changes
-
-
-def _closable_run(monitor: Monitor, ping: PingInput) -> Run | None:
-    if not monitor.open_runs:
-        return None
-    runs = _open_runs(monitor)
-    if ping.rid is not None:
-        runs = runs.filter(rid=ping.rid)
-    return runs.first()
-
-
-def _judged_good_here(monitor: Monitor, run: Run, succeeded: bool, open_runs: int) -> bool:
-    """A good run on a healthy monitor needs no sweeper; everything else goes to it."""
-    if not succeeded or run.overlap or open_runs or monitor.status == MonitorStatus.DOWN:
-        return False
-    if monitor.consecutive_bad or monitor.runs_since_baseline + 1 >= BASELINE_REFRESH_RUNS:
-        return False
-    if first_matching_rule(monitor.rules, run.meta, run.duration_ms) is not None:
-        return False
-    threshold = monitor.slow_threshold_ms
-    return threshold is None or run.duration_ms is None or run.duration_ms <= threshold
-
-
-def _update_monitor(monitor: Monitor, changes: dict[str, Any]) -> None:
-    Monitor.objects.filter(id=monitor.id).update(revision=F("revision") + 1, **changes)
+def _store_ping(monitor_id: int, ping: PingInput, now: datetime, run: Run | None, *, keep_body: bool) -> None:
+    Ping.objects.create(run=run, **ping_columns(monitor_id, ping, now, keep_body=keep_body))
 
 
 def parse_rid(raw: str | None) -> uuid.UUID | None:

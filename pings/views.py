@@ -6,7 +6,6 @@ import re
 import uuid
 
 from django.conf import settings
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -18,7 +17,7 @@ from monitorsite.database_outage import DATABASE_UNAVAILABLE, RETRY_AFTER_SECOND
 from pings.body import PingBody, read_body, typed_query_value, validate_meta_key, validate_meta_value
 from pings.errors import PingError
 from pings.models import PingKind
-from pings.services import PingInput, parse_rid, ping_record
+from pings.services import PingInput, parse_rid, ping_record_by_id, ping_record_by_slug, ping_record_by_uuid
 
 ALLOWED_METHODS = ("GET", "HEAD", "POST", "PUT")
 SLUG = re.compile(r"[a-z0-9_-]{1,100}")
@@ -149,7 +148,7 @@ def _dispatch(request: HttpRequest, first: str, second: str | None, third: str |
         if third is not None:
             raise PingError("too many path segments: use /ping/<uuid>[/start|/fail|/log|/<exit status>]")
         ping = _ping_input(request, second)
-        return _answer(request, ping_record(lookup=Q(ping_uuid=ping_uuid), ping=ping, now=timezone.now()))
+        return _answer(request, ping_record_by_uuid(ping_uuid=ping_uuid, ping=ping, now=timezone.now()))
     if second is None:
         raise PingError(
             f"{first[:ECHO_CHARS]!r} is not a ping uuid; use /ping/<uuid> or /ping/<ping key>/<slug>"
@@ -165,8 +164,7 @@ def _dispatch_slug(request: HttpRequest, *, ping_key: str, slug: str, action: st
             f"invalid slug {slug[:ECHO_CHARS]!r}: use lowercase letters, digits, '-' and '_' (at most 100)"
         )
     ping = _ping_input(request, action)
-    lookup = Q(project__ping_key=ping_key, slug=slug)
-    if ping_record(lookup=lookup, ping=ping, now=timezone.now()):
+    if ping_record_by_slug(ping_key=ping_key, slug=slug, ping=ping, now=timezone.now()):
         return _answer(request, True)
     if request.GET.get("create") not in ("1", "true"):
         return _answer(request, False)
@@ -174,4 +172,4 @@ def _dispatch_slug(request: HttpRequest, *, ping_key: str, slug: str, action: st
     if project is None:
         return _answer(request, False)
     monitor = monitor_get_or_create_by_slug(project=project, slug=slug)
-    return _answer(request, ping_record(lookup=Q(id=monitor.id), ping=ping, now=timezone.now()))
+    return _answer(request, ping_record_by_id(monitor_id=monitor.id, ping=ping, now=timezone.now()))

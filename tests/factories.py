@@ -8,8 +8,8 @@ import factory
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from monitors.models import Membership, Monitor, MonitorStatus, Project
-from monitors.services import open_window
+from monitors.models import Membership, Monitor, Project
+from monitors.state_rows import STATE_COLUMNS, set_columns, state_init
 
 PASSWORD = "correct horse battery"
 
@@ -37,9 +37,9 @@ class MonitorFactory(factory.django.DjangoModelFactory[Monitor]):
     def _create(cls, model_class: type[Monitor], *args: Any, **kwargs: Any) -> Monitor:
         monitor = model_class(*args, **kwargs)
         monitor.created_at = timezone.now()
-        if monitor.paused:
-            monitor.status = MonitorStatus.PAUSED
-        open_window(monitor, start=monitor.created_at)
+        state_init(monitor, now=monitor.created_at)
+        # State a test asks for explicitly (e.g. a status to filter on) wins over the planned one.
+        set_columns(monitor, {name: value for name, value in kwargs.items() if name in STATE_COLUMNS})
         monitor.save()
         return monitor
 

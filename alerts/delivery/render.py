@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from alerts.wording import duration_words
+from monitors.wording import duration_words
 
 # Chat and e-mail show a short tail; the payload itself carries more.
 LOG_TAIL_LINES = 15

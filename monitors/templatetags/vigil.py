@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
-from alerts.wording import duration_words
+from monitors.wording import duration_words
 from pings.models import Run
 from pings.selectors import RunOutcome, run_outcome
 

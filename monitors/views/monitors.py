@@ -29,7 +29,7 @@ from monitors.models import Monitor, MonitorStatus, ScheduleKind
 from monitors.ping_snippets import ping_snippets
 from monitors.schedule import upcoming_due_times
 from monitors.schedule_words import schedule_in_words
-from monitors.services import schedule_of
+from monitors.state_rows import schedule_of
 from pings.selectors import duration_points, monitor_run_stats, recent_outcomes, run_history
 
 TEMPLATE = "monitors/monitor_detail.html"

@@ -40,6 +40,7 @@ MONITOR_FIELDS = {
     "methods",
     "keywords",
     "runbook_url",
+    "notify_every_failures",
 }
 
 
