@@ -82,8 +82,8 @@ def detect_batch(
                 oldest=tuple(_open_run(run) for run in runs[:OPEN_RUNS_READ]),
                 complete=len(runs) <= OPEN_RUNS_READ,
             )
-            before = state_of(monitor)
             try:
+                before = state_of(monitor)
                 transition = apply(
                     before,
                     Tick(at=now, open_runs=known if monitor.open_runs else NO_OPEN_RUNS),

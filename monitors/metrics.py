@@ -50,8 +50,14 @@ class MonitorCollector:
             "Seconds since the last start or finish ping (log pings change no state).",
             labels=LABELS,
         )
+        sweep_failures = GaugeMetricFamily(
+            "vigil_monitor_sweep_failures",
+            "Sweeps of this monitor that raised in a row (retried with backoff; 0 when healthy).",
+            labels=LABELS,
+        )
         for monitor in self.monitors:
             labels = [monitor.slug, monitor.name, ",".join(monitor.tags)]
+            sweep_failures.add_metric(labels, monitor.sweep_failures)
             up.add_metric(labels, 0 if monitor.status == MonitorStatus.DOWN else 1)
             is_running = monitor.status == MonitorStatus.RUNNING or monitor.open_runs > 0
             running.add_metric(labels, 1 if is_running else 0)
@@ -62,12 +68,16 @@ class MonitorCollector:
                 duration.add_metric(labels, monitor.last_duration_ms / 1000)
             if monitor.last_ping_at is not None:
                 since_ping.add_metric(labels, max(0.0, (self.now - monitor.last_ping_at).total_seconds()))
-        yield from (up, running, state, duration, since_ping)
+        yield from (up, running, state, duration, since_ping, sweep_failures)
 
         yield GaugeMetricFamily("vigil_monitors_total", "Monitors in scope.", value=len(self.monitors))
         for status in MonitorStatus.values:
             count = sum(1 for monitor in self.monitors if monitor.status == status)
             yield GaugeMetricFamily(f"vigil_monitors_{status}_total", f"Monitors {status}.", value=count)
+        failing = sum(1 for monitor in self.monitors if monitor.sweep_failures)
+        yield GaugeMetricFamily(
+            "vigil_monitors_sweeper_failing_total", "Monitors whose last sweep raised.", value=failing
+        )
 
 
 def exposition(*, project: Project, tag: str | None = None) -> bytes:

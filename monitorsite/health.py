@@ -1,4 +1,9 @@
-"""`/healthz`: the database answers, the sweeper ran recently, and notifications leave (CONTRACT §5)."""
+"""`/healthz`: the database answers, the sweeper ran recently, and notifications leave (CONTRACT §5).
+
+Beyond the contract's keys, `sweeper_failing` counts monitors whose processing raised and is
+being retried with backoff (alerts.detection); they do not turn the answer into a 503, as the
+sweeper itself still runs, but each is a bug to look at.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ from django.utils import timezone
 
 from alerts.delivery.health import delivery_age_seconds, outbox_oldest_seconds
 from alerts.outages import SWEEPER_NAME
-from monitors.models import SweeperHeartbeat
+from monitors.models import Monitor, SweeperHeartbeat
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -24,6 +29,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
         )
         delivery_age = delivery_age_seconds(now)
         outbox_oldest = outbox_oldest_seconds(now)
+        failing = Monitor.objects.filter(sweep_failures__gt=0).count()
     except DatabaseError as error:
         return _answer({"status": "error", "database": "error", "reason": f"database: {error}"}, 503)
     sweeper_age = None if sweeper_beat is None else round((now - sweeper_beat).total_seconds(), 1)
@@ -33,6 +39,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
         "sweeper_age_s": sweeper_age,
         "delivery_age_s": delivery_age,
         "outbox_oldest_s": outbox_oldest,
+        "sweeper_failing": failing,
     }
     reasons = [
         reason

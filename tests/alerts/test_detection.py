@@ -455,6 +455,7 @@ def test_healthz_reports_the_sweeper_age(clock: Clock, client: Client, db: None)
         "sweeper_age_s": 0.0,
         "delivery_age_s": 0.0,
         "outbox_oldest_s": 0.0,
+        "sweeper_failing": 0,
     }
     clock.at(61)
     response = client.get("/healthz")

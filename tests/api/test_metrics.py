@@ -30,8 +30,13 @@ PER_MONITOR = [
     "vigil_monitor_status",
     "vigil_monitor_last_duration_seconds",
     "vigil_monitor_seconds_since_last_ping",
+    "vigil_monitor_sweep_failures",
 ]
-TOTALS = ["vigil_monitors_total", *(f"vigil_monitors_{status}_total" for status in MonitorStatus.values)]
+TOTALS = [
+    "vigil_monitors_total",
+    *(f"vigil_monitors_{status}_total" for status in MonitorStatus.values),
+    "vigil_monitors_sweeper_failing_total",
+]
 # Until a delivery worker ever reports, its age is left out.
 DELIVERY = ["vigil_outbox_oldest_seconds", "vigil_outbox_backlog"]
 # What Prometheus itself sends when it scrapes.
@@ -261,6 +266,7 @@ def test_totals_count_monitors_by_status(client: Client, project: Project, clock
         "vigil_monitors_late_total": 1,
         "vigil_monitors_down_total": 1,
         "vigil_monitors_paused_total": 1,
+        "vigil_monitors_sweeper_failing_total": 0,
     }
 
 

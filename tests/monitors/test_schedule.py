@@ -19,6 +19,7 @@ from monitors.schedule import (
     due_after_finish,
     next_due,
     parse_schedule,
+    previous_due,
     validate_cron_expression,
     validate_timezone,
 )
@@ -278,6 +279,40 @@ def test_next_due_is_the_first_due_minute_found_by_brute_force(data: st.DataObje
         assert result > window_end
     else:
         assert result == expected
+
+
+@PROPERTY_SETTINGS
+@given(data=st.data())
+def test_previous_due_is_the_due_instant_that_next_due_leads_to(data: st.DataObject) -> None:
+    """previous_due(t) <= t < next_due(previous_due(t)): the same instants, DST gaps and folds included."""
+    schedule = data.draw(cron_schedules())
+    at = data.draw(instants(schedule.timezone))
+
+    previous = previous_due(schedule, at)
+
+    assert previous is not None
+    assert previous <= at < next_due(schedule, previous)
+    assert next_due(schedule, previous - timedelta(microseconds=1)) == previous
+
+
+def test_previous_due_of_a_time_skipped_by_spring_forward_is_the_gap_end() -> None:
+    # 02:30 in Berlin does not exist on 29 March 2026: due at 03:00 CEST (01:00 UTC).
+    schedule = cron("30 2 * * *", "Europe/Berlin")
+    assert previous_due(schedule, utc(2026, 3, 29, 1, 0)) == utc(2026, 3, 29, 1, 0)
+    assert previous_due(schedule, utc(2026, 3, 29, 0, 59, 59)) == utc(2026, 3, 28, 1, 30)
+    assert next_due(schedule, utc(2026, 3, 28, 12)) == utc(2026, 3, 29, 1, 0)
+
+
+def test_previous_due_in_the_second_pass_of_a_repeated_hour_is_the_first_occurrence() -> None:
+    # 02:30 happens twice in Berlin on 25 October 2026 (00:30 and 01:30 UTC); it fired at the first.
+    schedule = cron("30 2 * * *", "Europe/Berlin")
+    assert previous_due(schedule, utc(2026, 10, 25, 1, 15)) == utc(2026, 10, 25, 0, 30)
+    assert previous_due(schedule, utc(2026, 10, 25, 1, 45)) == utc(2026, 10, 25, 0, 30)
+
+
+def test_previous_due_needs_a_cron_schedule() -> None:
+    with pytest.raises(ScheduleError):
+        previous_due(Schedule(kind="interval", seconds=60), utc(2026, 1, 1))
 
 
 @PROPERTY_SETTINGS
