@@ -26,7 +26,9 @@ RID_B = "0b7f1f7e-5a8e-4f4a-9c0c-2d2a3c4b5d6e"
 
 @pytest.fixture
 def channel(project: Project) -> Channel:
-    return Channel.objects.create(project=project, kind="webhook", name="hook", config={"url": "http://h.invalid"})
+    return Channel.objects.create(
+        project=project, kind="webhook", name="hook", config={"url": "http://h.invalid"}
+    )
 
 
 def hourly(project: Project, channel: Channel, **fields: Any) -> Monitor:
@@ -108,7 +110,9 @@ def test_fail_fail_success_at_failure_threshold_two(
     assert outbox(monitor) == [("problem", "failed", 0), ("recovered", None, 0)]
 
 
-def test_start_fail_success_with_rids(clock: Clock, client: Client, project: Project, channel: Channel) -> None:
+def test_start_fail_success_with_rids(
+    clock: Clock, client: Client, project: Project, channel: Channel
+) -> None:
     monitor = hourly(project, channel)
     clock.at(10)
     ping(client, monitor, "/start", f"rid={RID_A}")
@@ -172,9 +176,7 @@ def test_notify_every_failures_through_pings_and_the_sweeper(
 
 
 def test_notify_every_failures_is_in_the_api(api: Any, project: Project) -> None:
-    created = api.post(
-        "/api/v1/monitors/", {"name": "nightly", "notify_every_failures": 3}, format="json"
-    )
+    created = api.post("/api/v1/monitors/", {"name": "nightly", "notify_every_failures": 3}, format="json")
     assert created.status_code == 201, created.content
     assert created.json()["notify_every_failures"] == 3
     monitor_id = created.json()["id"]

@@ -26,7 +26,9 @@ MAX_STATEMENTS_PER_MONITOR = 4
 
 @pytest.fixture
 def channel(project: Project) -> Channel:
-    return Channel.objects.create(project=project, kind="webhook", name="hook", config={"url": "http://h.invalid"})
+    return Channel.objects.create(
+        project=project, kind="webhook", name="hook", config={"url": "http://h.invalid"}
+    )
 
 
 def monitors(project: Project, channel: Channel, count: int, **fields: Any) -> list[Monitor]:
@@ -79,7 +81,10 @@ def test_runs_open_too_long_cost_at_most_four_statements_per_monitor(
     processed, statements = counted_sweep()
     assert processed == BATCH
     assert statements / BATCH <= MAX_STATEMENTS_PER_MONITOR, statements
-    assert Run.objects.filter(monitor__in=due, status=RunStatus.FAILED, closed_reason="too_long").count() == BATCH
+    assert (
+        Run.objects.filter(monitor__in=due, status=RunStatus.FAILED, closed_reason="too_long").count()
+        == BATCH
+    )
     assert Incident.objects.filter(monitor__in=due, kind="too_long", run__isnull=False).count() == BATCH
     assert not Monitor.objects.filter(id__in=[m.id for m in due], open_runs__gt=0).exists()
 
@@ -170,13 +175,12 @@ def test_a_batch_that_fails_to_write_is_retried_monitor_by_monitor(
             """
             CREATE FUNCTION refuse_incident() RETURNS trigger AS $$
             BEGIN
-                IF NEW.monitor_id = %s THEN RAISE EXCEPTION 'refused for the test'; END IF;
+                IF NEW.monitor_id = MONITOR_ID THEN RAISE EXCEPTION 'refused for the test'; END IF;
                 RETURN NEW;
             END $$ LANGUAGE plpgsql;
             CREATE TRIGGER refuse_incident BEFORE INSERT ON alerts_incident
                 FOR EACH ROW EXECUTE FUNCTION refuse_incident();
-            """
-            % int(refused.id)
+            """.replace("MONITOR_ID", str(int(refused.id)))
         )
     clock.at(91)
     assert sweep(batch_size=BATCH) == 4

@@ -79,7 +79,11 @@ def test_three_sweepers_split_the_due_monitors_and_write_each_transition_once() 
     begin = time.time() + 6  # after every process has imported Django
     sweepers = [
         subprocess.Popen(
-            [sys.executable, "-c", SWEEPER_SCRIPT, str(begin)], cwd=REPO, env=env, stdout=subprocess.PIPE, text=True
+            [sys.executable, "-c", SWEEPER_SCRIPT, str(begin)],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         for _ in range(SWEEPERS)
     ]
