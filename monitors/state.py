@@ -508,6 +508,7 @@ def _time_passes(step: _Step) -> None:
     _close_runs_open_too_long(step)
     if not step.state.open_runs:
         _judge_missed_windows(step)
+    step.release_held()
 
 
 def _close_runs_open_too_long(step: _Step) -> None:
@@ -726,14 +727,19 @@ class _Step:
             raise ContextNeeded("windows")
         return maintenance_until(windows, at) is not None or maintenance_until(windows, self.at) is not None
 
-    def settle(self, *, judge_held: bool = True) -> Transition:
+    def release_held(self) -> None:
+        """A problem held for maintenance and still unresolved when the window closes is alerted then."""
         held = self.state.held
-        if judge_held and held is not None and not self.state.paused:
-            if self.state.incident_open:
-                self.change(held=None)
-            elif not self._in_maintenance(self.at):
-                # Went wrong during maintenance and still wrong now that it is over.
-                self._open(Problem(held.kind, held.detail, self.at, None, "held during maintenance"))
+        if held is None or self.state.paused:
+            return
+        if self.state.incident_open:
+            self.change(held=None)
+        elif not self._in_maintenance(self.at):
+            self._open(Problem(held.kind, held.detail, self.at, None, "held during maintenance"))
+
+    def settle(self, *, judge_held: bool = True) -> Transition:
+        if judge_held:
+            self.release_held()
         self.change(status=status_of(self.state, self.at))
         self.change(deadline=deadline_of(self.state, self.at, self.context))
         return Transition(self.state, tuple(self.effects))

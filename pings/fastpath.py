@@ -1,7 +1,11 @@
-"""PostgreSQL: write a new run, its ping and the monitor's new state in one statement.
+"""PostgreSQL: a ping read in one statement and written in one revision-guarded statement.
 
-Data-modifying CTEs run as one atomic statement in autocommit, so an acknowledged ping
-costs two round trips in all (this and the SELECT before it) with no BEGIN or COMMIT.
+The read brings the monitor row and its oldest open runs together; the write updates the
+monitor (only if its revision is still the one read), writes the run (a new one, or the open
+one the finish closes) and inserts the ping, as one data-modifying CTE in autocommit. So an
+acknowledged ping costs two round trips with no BEGIN or COMMIT, and the monitor's row lock
+is held only while PostgreSQL runs that one statement, never across Python code: a hot
+monitor is limited by its commits, not by its clients' threads.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import functools
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db import connection
@@ -32,34 +37,8 @@ RUN_COLUMNS = (
     "manual",
     "closed_reason",
 )
-
-
-def write_ping_in_one_statement(
-    *, monitor_id: int, revision: int, changes: dict[str, Any], run: Run, ping_row: dict[str, Any]
-) -> bool:
-    """False when the monitor's revision moved since it was read (nothing is written then)."""
-    set_clause = ", ".join(f'"{column}" = %s' for column in changes)
-    monitor_values = [Jsonb(value) if isinstance(value, dict | list) else value for value in changes.values()]
-    run_values = [Jsonb(run.meta) if column == "meta" else getattr(run, column) for column in RUN_COLUMNS]
-    ping_columns = [column for column in ping_row if column != "monitor_id"]
-    sql = f"""
-        WITH claimed AS (
-            UPDATE monitors_monitor SET "revision" = "revision" + 1, {set_clause}
-            WHERE "id" = %s AND "revision" = %s
-            RETURNING "id"
-        ), new_run AS (
-            INSERT INTO pings_run ("monitor_id", {", ".join(f'"{c}"' for c in RUN_COLUMNS)})
-            SELECT claimed."id", {", ".join(["%s"] * len(RUN_COLUMNS))} FROM claimed
-            RETURNING "id", "monitor_id"
-        )
-        INSERT INTO pings_ping ("monitor_id", "run_id", {", ".join(f'"{c}"' for c in ping_columns)})
-        SELECT new_run."monitor_id", new_run."id", {", ".join(["%s"] * len(ping_columns))} FROM new_run
-        RETURNING "id"
-    """
-    params = [*monitor_values, monitor_id, revision, *run_values, *(ping_row[c] for c in ping_columns)]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone() is not None
+# What a finish writes into the open run it closes.
+CLOSING_COLUMNS = ("status", "finished_at", "duration_ms", "exit_code", "meta", "log", "log_truncated")
 
 
 @dataclass(frozen=True)
@@ -87,6 +66,17 @@ def by_id(monitor_id: int) -> MonitorLookup:
     return MonitorLookup('m."id" = %s', (monitor_id,), {"id": monitor_id})
 
 
+# --- the read --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OpenRunRow:
+    id: int
+    started_at: datetime
+    rid: uuid.UUID | None
+    meta: dict[str, Any]
+
+
 @functools.cache
 def _compiled_select(where: str, field_names: tuple[str, ...]) -> tuple[str, list[Field[Any, Any]]]:
     """The SELECT for one lookup shape and column set, built once per process: the ORM would
@@ -95,22 +85,115 @@ def _compiled_select(where: str, field_names: tuple[str, ...]) -> tuple[str, lis
     wanted = {Monitor._meta.get_field(name).attname for name in field_names}  # type: ignore[union-attr]
     fields = [field for field in Monitor._meta.concrete_fields if field.attname in wanted]
     columns = ", ".join(f'm."{field.column}"' for field in fields)
-    return f"SELECT {columns} FROM monitors_monitor m WHERE {where} LIMIT 1", fields
+    # The oldest open runs ride along (only when the row says there are some), as JSON.
+    open_runs = """
+        CASE WHEN m."open_runs" > 0 THEN (
+            SELECT json_agg(json_build_array(r."id", r."started_at", r."rid", r."meta")
+                            ORDER BY r."started_at", r."id")
+            FROM (
+                SELECT "id", "started_at", "rid", "meta" FROM pings_run
+                WHERE "monitor_id" = m."id" AND "status" = 'running'
+                ORDER BY "started_at", "id" LIMIT %s
+            ) r
+        ) END"""
+    return f"SELECT {columns}, {open_runs} FROM monitors_monitor m WHERE {where} LIMIT 1", fields
 
 
-def fetch_monitor(lookup: MonitorLookup, field_names: tuple[str, ...]) -> Monitor | None:
-    """The monitor `lookup` names with only `field_names` loaded, in one precompiled SELECT.
+def fetch_monitor(
+    lookup: MonitorLookup, field_names: tuple[str, ...], *, open_runs_limit: int
+) -> tuple[Monitor, list[OpenRunRow]] | None:
+    """The monitor `lookup` names with only `field_names` loaded, and up to `open_runs_limit` of
+    its open runs (oldest first), in one precompiled SELECT.
 
     Every lookup is on a unique key, so LIMIT 1 needs no ORDER BY.
     """
     sql, fields = _compiled_select(lookup.where, field_names)
     with connection.cursor() as cursor:
-        cursor.execute(sql, list(lookup.params))
+        cursor.execute(sql, [open_runs_limit, *lookup.params])
         row = cursor.fetchone()
     if row is None:
         return None
+    *columns, runs = row
     values = [
         field.from_db_value(value, None, connection) if hasattr(field, "from_db_value") else value
-        for field, value in zip(fields, row, strict=True)
+        for field, value in zip(fields, columns, strict=True)
     ]
-    return Monitor.from_db(connection.alias, [field.attname for field in fields], values)
+    monitor = Monitor.from_db(connection.alias, [field.attname for field in fields], values)
+    open_rows = [
+        OpenRunRow(
+            id=run_id,
+            started_at=datetime.fromisoformat(started_at),
+            rid=uuid.UUID(rid) if rid else None,
+            meta=meta or {},
+        )
+        for run_id, started_at, rid, meta in runs or []
+    ]
+    return monitor, open_rows
+
+
+# --- the write -------------------------------------------------------------------------------
+
+
+def _value(value: Any) -> Any:
+    return Jsonb(value) if isinstance(value, dict | list) else value
+
+
+def write_ping_in_one_statement(
+    *,
+    monitor_id: int,
+    revision: int,
+    changes: dict[str, Any],
+    run: Run | None,
+    ping_row: dict[str, Any],
+) -> bool:
+    """False when the monitor's revision moved since it was read (nothing is written then).
+
+    `run`: a new run (no pk) to insert, an open run (with pk) the ping closes, or None for a
+    ping that belongs to no new run (a retried start).
+    """
+    assignments = ['"revision" = "revision" + 1', *(f'"{column}" = %s' for column in changes)]
+    params: list[Any] = [*(_value(value) for value in changes.values()), monitor_id, revision]
+    ping_columns = [column for column in ping_row if column != "monitor_id"]
+    ping_values = ", ".join(["%s"] * len(ping_columns))
+    claimed = f"""
+        claimed AS (
+            UPDATE monitors_monitor SET {", ".join(assignments)}
+            WHERE "id" = %s AND "revision" = %s
+            RETURNING "id"
+        )"""
+    if run is None:
+        sql = f"""
+            WITH {claimed}
+            INSERT INTO pings_ping ("monitor_id", "run_id", {", ".join(f'"{c}"' for c in ping_columns)})
+            SELECT claimed."id", NULL, {ping_values} FROM claimed
+            RETURNING "id"
+        """
+    elif run.pk is None:
+        sql = f"""
+            WITH {claimed}, new_run AS (
+                INSERT INTO pings_run ("monitor_id", {", ".join(f'"{c}"' for c in RUN_COLUMNS)})
+                SELECT claimed."id", {", ".join(["%s"] * len(RUN_COLUMNS))} FROM claimed
+                RETURNING "id", "monitor_id"
+            )
+            INSERT INTO pings_ping ("monitor_id", "run_id", {", ".join(f'"{c}"' for c in ping_columns)})
+            SELECT new_run."monitor_id", new_run."id", {ping_values} FROM new_run
+            RETURNING "id"
+        """
+        params += [_value(getattr(run, column)) for column in RUN_COLUMNS]
+    else:
+        # The revision covers the run: whatever closes or opens a run bumps it.
+        sql = f"""
+            WITH {claimed}, closed AS (
+                UPDATE pings_run SET {", ".join(f'"{c}" = %s' for c in CLOSING_COLUMNS)}
+                FROM claimed WHERE pings_run."id" = %s AND pings_run."monitor_id" = claimed."id"
+                RETURNING pings_run."id", pings_run."monitor_id"
+            )
+            INSERT INTO pings_ping ("monitor_id", "run_id", {", ".join(f'"{c}"' for c in ping_columns)})
+            SELECT closed."monitor_id", closed."id", {ping_values} FROM closed
+            RETURNING "id"
+        """
+        params += [*(_value(getattr(run, column)) for column in CLOSING_COLUMNS), run.pk]
+    params += [ping_row[column] for column in ping_columns]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone() is not None

@@ -47,11 +47,22 @@ from monitors.state import (
 from monitors.state_rows import LOADED_COLUMNS, changed_columns, state_of
 from pings.body import PingBody
 from pings.errors import PingError
-from pings.fastpath import MonitorLookup, by_id, by_slug, by_uuid, fetch_monitor, write_ping_in_one_statement
+from pings.fastpath import (
+    CLOSING_COLUMNS,
+    MonitorLookup,
+    OpenRunRow,
+    by_id,
+    by_slug,
+    by_uuid,
+    fetch_monitor,
+    write_ping_in_one_statement,
+)
 from pings.models import Ping, PingKind, Run, RunStatus
 
 # Open runs a finish reads (oldest first): enough for any catch-up, and an index range scan.
 OPEN_RUNS_READ = 100
+# Reads and guarded writes a ping tries before it takes the row lock instead.
+ONE_STATEMENT_ATTEMPTS = 3
 
 logger = logging.getLogger(__name__)
 
@@ -106,33 +117,49 @@ def _record(lookup: MonitorLookup, ping: PingInput, now: datetime) -> bool:
 
 
 def _record_in_one_statement(lookup: MonitorLookup, ping: PingInput, now: datetime) -> bool | None:
-    """PostgreSQL, the common case: a plain SELECT, then run, ping and monitor in one statement.
+    """PostgreSQL, the common case: one SELECT (the monitor and its oldest open runs), then run,
+    ping and monitor in one statement guarded by the monitor's revision.
 
-    The write is guarded by the monitor's revision, so a concurrent change sends us to the
-    locked path instead of overwriting it. None: not handled here.
+    A concurrent change makes the write a no-op; it is read and tried again, then left to the
+    locked path. None: not handled here (incidents to write, context to read, contention).
     """
-    monitor = fetch_monitor(lookup, LOADED_COLUMNS)
-    if monitor is None:
-        return False
-    if monitor.open_runs:
-        return None  # closing a run, overlap and retried starts read the open runs under the lock
-    before = state_of(monitor)
-    try:
-        transition = apply(before, _event(ping, now, NO_OPEN_RUNS), Context())
-    except ContextNeeded:
-        return None  # something is due, or a problem to weigh against maintenance windows
-    except Exception:
-        return None  # the locked path records it whatever happens, and says why
-    if transition.touches_incidents:
+    for _ in range(ONE_STATEMENT_ATTEMPTS):
+        read = fetch_monitor(lookup, LOADED_COLUMNS, open_runs_limit=OPEN_RUNS_READ + 1)
+        if read is None:
+            return False
+        monitor, rows = read
+        open_runs = _open_runs_read(rows, ping.rid) if monitor.open_runs else NO_OPEN_RUNS
+        if open_runs is None:
+            return None
+        before = state_of(monitor)
+        try:
+            transition = apply(before, _event(ping, now, open_runs), Context())
+        except ContextNeeded:
+            return None  # something fell due, or a problem to weigh against maintenance windows
+        except Exception:
+            return None  # the locked path records it whatever happens, and says why
+        if transition.touches_incidents or any(isinstance(e, RunTimedOut) for e in transition.effects):
+            return None
+        written = write_ping_in_one_statement(
+            monitor_id=monitor.id,
+            revision=monitor.revision,
+            changes=changed_columns(before, transition.state),
+            run=_ping_run(monitor.id, ping, transition, open_runs),
+            ping_row=ping_columns(monitor.id, ping, now, keep_body=ping.kind == PingKind.START),
+        )
+        if written:
+            return True
+    return None
+
+
+def _open_runs_read(rows: list[OpenRunRow], rid: uuid.UUID | None) -> OpenRuns | None:
+    """The open runs the read brought; None when the ping's rid may be among those it did not."""
+    oldest = tuple(_open_run(row.id, row.started_at, row.rid, row.meta) for row in rows[:OPEN_RUNS_READ])
+    complete = len(rows) <= OPEN_RUNS_READ
+    with_rid = next((run for run in oldest if rid is not None and run.rid == rid), None)
+    if rid is not None and with_rid is None and not complete:
         return None
-    written = write_ping_in_one_statement(
-        monitor_id=monitor.id,
-        revision=monitor.revision,
-        changes=changed_columns(before, transition.state),
-        run=_new_run(monitor.id, ping, transition),
-        ping_row=ping_columns(monitor.id, ping, now, keep_body=ping.kind == PingKind.START),
-    )
-    return True if written else None
+    return OpenRuns(oldest=oldest, complete=complete, with_rid=with_rid)
 
 
 # --- the locked path -------------------------------------------------------------------------
@@ -220,8 +247,9 @@ def _open_run(run_id: int, started_at: datetime, rid: uuid.UUID | None, meta: di
 # --- runs and pings --------------------------------------------------------------------------
 
 
-def _new_run(monitor_id: int, ping: PingInput, transition: Transition) -> Run:
-    """The run a ping starts, or finishes as a run of its own (unsaved)."""
+def _ping_run(monitor_id: int, ping: PingInput, transition: Transition, open_runs: OpenRuns) -> Run | None:
+    """The run the ping starts or finishes, unsaved: new (no pk), or the open run it closes (with
+    its pk); None when it starts or finishes none (a retried start)."""
     for effect in transition.effects:
         if isinstance(effect, RunStarted):
             return Run(
@@ -233,10 +261,22 @@ def _new_run(monitor_id: int, ping: PingInput, transition: Transition) -> Run:
                 overlap=effect.overlap,
             )
         if isinstance(effect, RunFinished):
-            run = Run(monitor_id=monitor_id, rid=ping.rid)
+            if effect.closes is None:
+                run = Run(monitor_id=monitor_id, rid=ping.rid)
+            else:
+                closed = next(
+                    r for r in (*open_runs.oldest, open_runs.with_rid) if r and r.id == effect.closes
+                )
+                run = Run(
+                    id=closed.id,
+                    monitor_id=monitor_id,
+                    rid=closed.rid,
+                    started_at=closed.started_at,
+                    meta=dict(closed.meta),
+                )
             _finished(run, ping, effect)
             return run
-    raise ValueError("the transition starts or finishes no run")
+    return None
 
 
 def _finished(run: Run, ping: PingInput, effect: RunFinished) -> None:
@@ -261,42 +301,16 @@ def runs_write(
     runs: dict[RunRef, Run] = {}
     timed_out = {effect.run: effect for effect in transition.effects if isinstance(effect, RunTimedOut)}
     if timed_out:
-        for run in Run.objects.filter(id__in=timed_out):
-            runs_time_out(run, timed_out[run.id])
-            runs[run.id] = run
+        for closed in Run.objects.filter(id__in=timed_out):
+            runs_time_out(closed, timed_out[closed.id])
+            runs[closed.id] = closed
         Run.objects.bulk_update(list(runs.values()), TIMED_OUT_COLUMNS)
-    if ping is None:
-        return runs
-    closing = next(
-        (e for e in transition.effects if isinstance(e, RunFinished) and e.closes is not None), None
-    )
-    if closing is not None:
-        closed = next(
-            r for r in (*open_runs.oldest, open_runs.with_rid) if r is not None and r.id == closing.closes
-        )
-        run = Run(
-            id=closed.id,
-            monitor_id=monitor_id,
-            rid=closed.rid,
-            started_at=closed.started_at,
-            meta=dict(closed.meta),
-        )
-        _finished(run, ping, closing)
-        run.save(
-            update_fields=[
-                "status",
-                "finished_at",
-                "duration_ms",
-                "exit_code",
-                "meta",
-                "log",
-                "log_truncated",
-            ]
-        )
-        runs[PING_RUN] = run
-    elif any(isinstance(e, RunStarted | RunFinished) for e in transition.effects):
-        run = _new_run(monitor_id, ping, transition)
-        run.save()
+    run = None if ping is None else _ping_run(monitor_id, ping, transition, open_runs)
+    if run is not None:
+        if run.pk is None:
+            run.save()
+        else:
+            run.save(update_fields=list(CLOSING_COLUMNS))
         runs[PING_RUN] = run
     return runs
 
