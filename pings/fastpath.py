@@ -78,7 +78,9 @@ class OpenRunRow:
 
 
 @functools.cache
-def _compiled_select(where: str, field_names: tuple[str, ...]) -> tuple[str, list[Field[Any, Any]]]:
+def _compiled_select(
+    where: str, field_names: tuple[str, ...], lock: bool
+) -> tuple[str, list[Field[Any, Any]]]:
     """The SELECT for one lookup shape and column set, built once per process: the ORM would
     compile the same SELECT on every ping, which costs more than running it."""
     # Model.from_db expects the values in the model's field order.
@@ -96,18 +98,20 @@ def _compiled_select(where: str, field_names: tuple[str, ...]) -> tuple[str, lis
                 ORDER BY "started_at", "id" LIMIT %s
             ) r
         ) END"""
-    return f"SELECT {columns}, {open_runs} FROM monitors_monitor m WHERE {where} LIMIT 1", fields
+    locking = " FOR UPDATE OF m" if lock else ""
+    return f"SELECT {columns}, {open_runs} FROM monitors_monitor m WHERE {where} LIMIT 1{locking}", fields
 
 
 def fetch_monitor(
-    lookup: MonitorLookup, field_names: tuple[str, ...], *, open_runs_limit: int
+    lookup: MonitorLookup, field_names: tuple[str, ...], *, open_runs_limit: int, lock: bool = False
 ) -> tuple[Monitor, list[OpenRunRow]] | None:
     """The monitor `lookup` names with only `field_names` loaded, and up to `open_runs_limit` of
-    its open runs (oldest first), in one precompiled SELECT.
+    its open runs (oldest first), in one precompiled SELECT; `lock`: the row locked until the
+    transaction ends.
 
     Every lookup is on a unique key, so LIMIT 1 needs no ORDER BY.
     """
-    sql, fields = _compiled_select(lookup.where, field_names)
+    sql, fields = _compiled_select(lookup.where, field_names, lock)
     with connection.cursor() as cursor:
         cursor.execute(sql, [open_runs_limit, *lookup.params])
         row = cursor.fetchone()

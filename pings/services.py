@@ -3,13 +3,16 @@
 Every start and finish goes through monitors.state, which judges it then and there (failed,
 rule, slow, overlap, recovery) and first judges whatever time-based problem fell due before
 it, so neither the order nor the speed of pings can hide a failure, and no ping waits on the
-sweeper. On PostgreSQL the common case (no open run, nothing due, no incident to touch) is
-one plain SELECT and one revision-guarded statement; everything else takes the row lock and
-writes runs, ping, incidents, outbox rows and the monitor together.
+sweeper. On PostgreSQL the common case (nothing due, no incident to touch) is one plain
+SELECT of the monitor and its open runs and one revision-guarded statement (pings.fastpath);
+when other pings keep winning that race, the row is locked and the same single statement
+written; anything else (incidents and their outbox rows, maintenance windows, our outages,
+SQLite) takes the row lock and writes runs, ping, incidents and the monitor together.
 """
 
 from __future__ import annotations
 
+import enum
 import logging
 import uuid
 from collections.abc import Callable
@@ -61,8 +64,8 @@ from pings.models import Ping, PingKind, Run, RunStatus
 
 # Open runs a finish reads (oldest first): enough for any catch-up, and an index range scan.
 OPEN_RUNS_READ = 100
-# Reads and guarded writes a ping tries before it takes the row lock instead.
-ONE_STATEMENT_ATTEMPTS = 3
+# Unlocked reads and guarded writes a ping tries before it takes the row lock instead.
+ONE_STATEMENT_ATTEMPTS = 2
 
 logger = logging.getLogger(__name__)
 
@@ -93,11 +96,21 @@ def ping_record_by_id(*, monitor_id: int, ping: PingInput, now: datetime) -> boo
 
 
 def _record(lookup: MonitorLookup, ping: PingInput, now: datetime) -> bool:
-    if connection.vendor == "postgresql" and ping.kind != PingKind.LOG:
-        recorded = _record_in_one_statement(lookup, ping, now)
-        if recorded is not None:
-            return recorded
+    one_statement = connection.vendor == "postgresql" and ping.kind != PingKind.LOG
+    attempt = Attempt.LOCKED_PATH
+    if one_statement:
+        for _ in range(ONE_STATEMENT_ATTEMPTS):
+            attempt = _record_in_one_statement(lookup, ping, now, lock=False)
+            if attempt is not Attempt.CONTENDED:
+                break
+        if attempt in (Attempt.WRITTEN, Attempt.NO_MONITOR):
+            return attempt is Attempt.WRITTEN
     with transaction.atomic():
+        if one_statement and attempt is Attempt.CONTENDED:
+            # Many pings at once to this monitor: take its lock, and still write in one statement.
+            attempt = _record_in_one_statement(lookup, ping, now, lock=True)
+            if attempt in (Attempt.WRITTEN, Attempt.NO_MONITOR):
+                return attempt is Attempt.WRITTEN
         monitor = (
             Monitor.objects.select_for_update(of=("self",))
             .select_related("project")
@@ -116,40 +129,44 @@ def _record(lookup: MonitorLookup, ping: PingInput, now: datetime) -> bool:
 # --- the one-statement path ------------------------------------------------------------------
 
 
-def _record_in_one_statement(lookup: MonitorLookup, ping: PingInput, now: datetime) -> bool | None:
-    """PostgreSQL, the common case: one SELECT (the monitor and its oldest open runs), then run,
-    ping and monitor in one statement guarded by the monitor's revision.
+class Attempt(enum.Enum):
+    WRITTEN = "written"
+    NO_MONITOR = "no monitor"
+    # A concurrent change moved the revision: nothing was written; read again.
+    CONTENDED = "contended"
+    # Incidents to write or context to read: the locked path's business.
+    LOCKED_PATH = "locked path"
 
-    A concurrent change makes the write a no-op; it is read and tried again, then left to the
-    locked path. None: not handled here (incidents to write, context to read, contention).
+
+def _record_in_one_statement(lookup: MonitorLookup, ping: PingInput, now: datetime, *, lock: bool) -> Attempt:
+    """PostgreSQL, the common case: one SELECT (the monitor and its oldest open runs), then run,
+    ping and monitor in one statement guarded by the monitor's revision. With `lock` (inside a
+    transaction) the SELECT locks the row, so the write cannot lose.
     """
-    for _ in range(ONE_STATEMENT_ATTEMPTS):
-        read = fetch_monitor(lookup, LOADED_COLUMNS, open_runs_limit=OPEN_RUNS_READ + 1)
-        if read is None:
-            return False
-        monitor, rows = read
-        open_runs = _open_runs_read(rows, ping.rid) if monitor.open_runs else NO_OPEN_RUNS
-        if open_runs is None:
-            return None
-        before = state_of(monitor)
-        try:
-            transition = apply(before, _event(ping, now, open_runs), Context())
-        except ContextNeeded:
-            return None  # something fell due, or a problem to weigh against maintenance windows
-        except Exception:
-            return None  # the locked path records it whatever happens, and says why
-        if transition.touches_incidents or any(isinstance(e, RunTimedOut) for e in transition.effects):
-            return None
-        written = write_ping_in_one_statement(
-            monitor_id=monitor.id,
-            revision=monitor.revision,
-            changes=changed_columns(before, transition.state),
-            run=_ping_run(monitor.id, ping, transition, open_runs),
-            ping_row=ping_columns(monitor.id, ping, now, keep_body=ping.kind == PingKind.START),
-        )
-        if written:
-            return True
-    return None
+    read = fetch_monitor(lookup, LOADED_COLUMNS, open_runs_limit=OPEN_RUNS_READ + 1, lock=lock)
+    if read is None:
+        return Attempt.NO_MONITOR
+    monitor, rows = read
+    open_runs = _open_runs_read(rows, ping.rid) if monitor.open_runs else NO_OPEN_RUNS
+    if open_runs is None:
+        return Attempt.LOCKED_PATH
+    before = state_of(monitor)
+    try:
+        transition = apply(before, _event(ping, now, open_runs), Context())
+    except Exception:
+        # Something fell due, a problem to weigh against maintenance windows, or a monitor that
+        # cannot be judged: the locked path reads what is needed, records it whatever happens.
+        return Attempt.LOCKED_PATH
+    if transition.touches_incidents or any(isinstance(e, RunTimedOut) for e in transition.effects):
+        return Attempt.LOCKED_PATH
+    written = write_ping_in_one_statement(
+        monitor_id=monitor.id,
+        revision=monitor.revision,
+        changes=changed_columns(before, transition.state),
+        run=_ping_run(monitor.id, ping, transition, open_runs),
+        ping_row=ping_columns(monitor.id, ping, now, keep_body=ping.kind == PingKind.START),
+    )
+    return Attempt.WRITTEN if written else Attempt.CONTENDED
 
 
 def _open_runs_read(rows: list[OpenRunRow], rid: uuid.UUID | None) -> OpenRuns | None:

@@ -504,6 +504,16 @@ def test_maintenance_holds_a_problem_until_the_window_closes() -> None:
     assert opened.problem.note == "held during maintenance"
 
 
+def test_a_held_problem_is_alerted_at_the_window_end_even_when_a_good_run_comes_first() -> None:
+    """The window closed with the problem unresolved: a success after that (before any sweep)
+    recovers from it; it does not hide it."""
+    window = Window(starts_at=T0, ends_at=at(50))
+    h = Harness(Context(windows=(window,), outages=()))
+    h.fail(10)
+    h.finish(50.5)
+    assert h.told() == ["opened failed", "resolved"]
+
+
 def test_a_problem_fixed_inside_maintenance_is_never_alerted() -> None:
     window = Window(starts_at=T0, ends_at=at(50))
     h = Harness(Context(windows=(window,), outages=()))

@@ -436,6 +436,25 @@ def test_a_plain_ping_on_postgresql_is_two_statements(client: Client, monitor: M
 
 
 @pytest.mark.postgres
+def test_a_finish_that_closes_its_run_on_postgresql_is_two_statements(
+    client: Client, monitor: Monitor
+) -> None:
+    """The open run is read with the monitor and closed in the same guarded statement."""
+    rid = "6f1e3c1a-8a44-4c39-9b55-1f1f5c9b7a10"
+    client.get(url(monitor, f"/start?rid={rid}"))
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url(monitor, f"/0?rid={rid}")).status_code == 200
+    statements = [query["sql"].split()[0].upper() for query in queries.captured_queries]
+    assert statements == ["SELECT", "WITH"]
+    [run] = runs(monitor)
+    assert (run.status, run.exit_code) == (RunStatus.SUCCESS, 0)
+    assert run.duration_ms is not None
+    assert [ping.kind for ping in run.pings.order_by("id")] == ["start", "exit"]
+    monitor.refresh_from_db()
+    assert (monitor.open_runs, monitor.running_since) == (0, None)
+
+
+@pytest.mark.postgres
 def test_a_stale_read_falls_back_to_the_locked_path(client: Client, monitor: Monitor) -> None:
     # A writer that lost the race (its revision is old) writes nothing at all.
     written = write_ping_in_one_statement(
