@@ -26,7 +26,17 @@ class ProjectAdmin(ReadOnlyAdmin):
 
 @admin.register(Monitor)
 class MonitorAdmin(ReadOnlyAdmin):
-    list_display = ("name", "slug", "project", "status", "last_ping_at", "next_due_at", "deadline", "paused")
+    list_display = (
+        "name",
+        "slug",
+        "project",
+        "status",
+        "last_ping_at",
+        "next_due_at",
+        "deadline",
+        "paused",
+        "sweep_failures",
+    )
     list_filter = ("status", "paused", "schedule_kind")
     search_fields = ("name", "slug", "description")
     exclude = ("ping_uuid",)  # a secret: the ping URL is shown to read-write API keys only

@@ -103,6 +103,13 @@ def _problem_words(event: dict[str, Any], name: str, project: str) -> Words:
         facts = [("Problem", detail), ("Down since", time_words(opened_at))]
         return f"[STILL DOWN] {name}: {kind_word}", headline, detail, facts
     facts = [("Problem", detail), ("When", time_words(occurred_at))]
+    repeat = event.get("repeat")
+    if repeat:
+        # notify_every_failures: the incident is still open and the job keeps failing.
+        in_a_row = f"failure {repeat['failures_in_a_row']} in a row"
+        facts.append(("Failures in a row", str(repeat["failures_in_a_row"])))
+        headline = f"{name} ({project}) is still failing, {in_a_row}: {detail}"
+        return f"[STILL DOWN] {name}: {kind_word} ({in_a_row})", headline, detail, facts
     return f"[DOWN] {name}: {kind_word}", f"{name} ({project}): {detail}", detail, facts
 
 

@@ -11,6 +11,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from alerts.channels import channel_create
 from alerts.models import Notification
 from monitors.models import Monitor, Project
 from tests.alerts.delivery.outbox_rows import (
@@ -171,3 +172,32 @@ def test_log_and_names_are_escaped(
     assert "<script>" not in html
     assert "Backup &lt;b&gt;" in html
     assert "&lt;i&gt;x&lt;/i&gt;" in html
+
+
+def test_a_repeat_of_notify_every_failures_says_how_many_in_a_row(
+    client: Any, receiver: HttpReceiver, smtp_sink: SmtpSink, acme: Project
+) -> None:
+    """Real pings: the third failure in a row repeats the problem, by mail and by webhook."""
+    monitor = MonitorFactory.create(project=acme, name="Nightly backup", notify_every_failures=3)
+    mail = email_channel(acme)
+    hook = channel_create(project=acme, kind="webhook", name="hook", config={"url": receiver.url})
+    monitor.channels.set([mail, hook])
+    for _ in range(3):
+        assert client.post(f"/ping/{monitor.ping_uuid}/2").status_code == 200
+    while deliver_due():
+        pass
+
+    subjects = [message["Subject"] for message in smtp_sink.messages]
+    assert subjects == [
+        "[DOWN] Nightly backup: failed",
+        "[STILL DOWN] Nightly backup: failed (failure 3 in a row)",
+    ]
+    text, _ = text_and_html(smtp_sink.messages[1])
+    assert "Failures in a row: 3" in text
+    events = [request.json() for request in receiver.requests]
+    assert [(event["event"], event["repeat"]) for event in events] == [
+        ("problem", None),
+        ("problem", {"number": 1, "failures_in_a_row": 3}),
+    ]
+    assert events[1]["incident"]["id"] == events[0]["incident"]["id"]
+    assert len({request.headers["webhook-id"] for request in receiver.requests}) == 2
