@@ -78,9 +78,7 @@ class OpenRunRow:
 
 
 @functools.cache
-def _compiled_select(
-    where: str, field_names: tuple[str, ...], lock: bool
-) -> tuple[str, list[Field[Any, Any]]]:
+def _compiled_select(where: str, field_names: tuple[str, ...]) -> tuple[str, list[Field[Any, Any]]]:
     """The SELECT for one lookup shape and column set, built once per process: the ORM would
     compile the same SELECT on every ping, which costs more than running it."""
     # Model.from_db expects the values in the model's field order.
@@ -98,20 +96,30 @@ def _compiled_select(
                 ORDER BY "started_at", "id" LIMIT %s
             ) r
         ) END"""
-    locking = " FOR UPDATE OF m" if lock else ""
-    return f"SELECT {columns}, {open_runs} FROM monitors_monitor m WHERE {where} LIMIT 1{locking}", fields
+    return f"SELECT {columns}, {open_runs} FROM monitors_monitor m WHERE {where} LIMIT 1", fields
+
+
+def lock_monitor(lookup: MonitorLookup) -> None:
+    """Lock the row until the transaction ends.
+
+    A statement of its own: a `SELECT … FOR UPDATE` that waits for the lock returns the row as
+    it is now but reads everything else (the open runs) as it was when it started.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 1 FROM monitors_monitor m WHERE {lookup.where} FOR UPDATE", list(lookup.params)
+        )
 
 
 def fetch_monitor(
-    lookup: MonitorLookup, field_names: tuple[str, ...], *, open_runs_limit: int, lock: bool = False
+    lookup: MonitorLookup, field_names: tuple[str, ...], *, open_runs_limit: int
 ) -> tuple[Monitor, list[OpenRunRow]] | None:
     """The monitor `lookup` names with only `field_names` loaded, and up to `open_runs_limit` of
-    its open runs (oldest first), in one precompiled SELECT; `lock`: the row locked until the
-    transaction ends.
+    its open runs (oldest first), in one precompiled SELECT: one snapshot of both.
 
     Every lookup is on a unique key, so LIMIT 1 needs no ORDER BY.
     """
-    sql, fields = _compiled_select(lookup.where, field_names, lock)
+    sql, fields = _compiled_select(lookup.where, field_names)
     with connection.cursor() as cursor:
         cursor.execute(sql, [open_runs_limit, *lookup.params])
         row = cursor.fetchone()

@@ -58,6 +58,7 @@ from pings.fastpath import (
     by_slug,
     by_uuid,
     fetch_monitor,
+    lock_monitor,
     write_ping_in_one_statement,
 )
 from pings.models import Ping, PingKind, Run, RunStatus
@@ -141,9 +142,11 @@ class Attempt(enum.Enum):
 def _record_in_one_statement(lookup: MonitorLookup, ping: PingInput, now: datetime, *, lock: bool) -> Attempt:
     """PostgreSQL, the common case: one SELECT (the monitor and its oldest open runs), then run,
     ping and monitor in one statement guarded by the monitor's revision. With `lock` (inside a
-    transaction) the SELECT locks the row, so the write cannot lose.
+    transaction) the row is locked first, so the write cannot lose.
     """
-    read = fetch_monitor(lookup, LOADED_COLUMNS, open_runs_limit=OPEN_RUNS_READ + 1, lock=lock)
+    if lock:
+        lock_monitor(lookup)
+    read = fetch_monitor(lookup, LOADED_COLUMNS, open_runs_limit=OPEN_RUNS_READ + 1)
     if read is None:
         return Attempt.NO_MONITOR
     monitor, rows = read
