@@ -7,9 +7,12 @@ Issue 10's stall scenario: a fresh PostgreSQL database (dropped and re-created, 
 on exit), gunicorn with two sync workers (as docker-compose.yml runs it), the sweeper in the
 foreground (`manage.py sweep`, every second), one monitor (interval 1 h, grace 5 min). Each
 thread keeps one connection and paces its pings to its share of `--rate`; `--fail-every N`
-makes every Nth ping of a thread a `/fail`. Prints the latency percentiles, the stalls (answers
-slower than a second, and when they came), every acknowledged ping checked against its row,
-and the runs left unjudged (`evaluated = false`, where that column still exists).
+makes every Nth ping of a thread a `/fail`, `--pairs` sends start/finish pairs with a rid.
+After the load, one client pings at 10/s while the sweeper catches up (where the old design
+stalled). Prints the latency percentiles and stalls (answers slower than a second, and when)
+of both phases, every acknowledged ping checked against its row, and the runs left unjudged
+(`evaluated = false`, a column of the old design, reported where it exists). Runs from any
+checkout: copy it into one to measure that code.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -101,23 +105,62 @@ def _wait_for(port: int) -> None:
 
 
 def _client(
-    port: int, path: str, rate: float, until: float, start: float, fail_every: int, out: Samples
+    port: int, path: str, rate: float, until: float, start: float, options: argparse.Namespace, out: Samples
 ) -> None:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     sent = 0
+    rid = ""
     while (now := time.monotonic()) < until:
         target = start + sent / rate
         if target > now:
             time.sleep(target - now)
         sent += 1
-        suffix = "/fail" if fail_every and sent % fail_every == 0 else ""
+        suffix = "/fail" if options.fail_every and sent % options.fail_every == 0 else ""
+        if options.pairs and sent % 2:
+            rid = str(uuid.uuid4())
+            suffix = "/start"
+        query = f"?rid={rid}" if options.pairs else ""
         began = time.monotonic()
-        connection.request("GET", path + suffix)
+        connection.request("GET", path + suffix + query)
         response = connection.getresponse()
         response.read()
         with out.lock:
             out.pings.append((began - start, time.monotonic() - began, response.status))
     connection.close()
+
+
+def _run(
+    port: int, path: str, threads: int, rate: float, seconds: float, options: argparse.Namespace
+) -> Samples:
+    samples = Samples()
+    start = time.monotonic() + 0.2
+    workers = [
+        threading.Thread(
+            target=_client, args=(port, path, rate / threads, start + seconds, start, options, samples)
+        )
+        for _ in range(threads)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return samples
+
+
+def _report(label: str, samples: Samples, seconds: float) -> int:
+    latencies = [latency for _, latency, _ in samples.pings]
+    ok = sum(1 for _, _, status in samples.pings if status == 200)
+    rate = len(samples.pings) / seconds
+    print(f"== {label}: {len(samples.pings)} pings in {seconds:.0f} s ({rate:.0f}/s), {ok} answered 200")
+    print(
+        f"latency ms: p50 {statistics.median(latencies) * 1000:.1f}  "
+        f"p99 {_percentile(latencies, 99) * 1000:.1f}  max {max(latencies) * 1000:.1f}"
+    )
+    stalls = sorted((latency, sent) for sent, latency, _ in samples.pings if latency >= STALL_SECONDS)
+    print(f"answers slower than {STALL_SECONDS:.0f} s: {len(stalls)}")
+    for latency, sent in stalls[::-1][:8]:
+        print(f"  {latency:.2f} s, sent at +{sent:.1f} s")
+    return ok
 
 
 def _percentile(values: list[float], pct: float) -> float:
@@ -152,6 +195,15 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=290.0, help="pings per second, all threads together")
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--fail-every", type=int, default=0, help="every Nth ping of a thread is /fail")
+    parser.add_argument(
+        "--pairs", action="store_true", help="start and finish pings with a rid, not plain ones"
+    )
+    parser.add_argument(
+        "--probe-seconds",
+        type=float,
+        default=15.0,
+        help="then one client at 10/s while the sweeper catches up",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="vigil-hot-") as tmp:
@@ -162,21 +214,9 @@ def main() -> None:
         sweeper = subprocess.Popen([sys.executable, "manage.py", "sweep"], cwd=ROOT, env=env)
         try:
             _wait_for(port)
-            samples = Samples()
-            start = time.monotonic() + 0.5
-            until = start + args.seconds
-            share = args.rate / args.threads
-            threads = [
-                threading.Thread(
-                    target=_client, args=(port, path, share, until, start, args.fail_every, samples)
-                )
-                for _ in range(args.threads)
-            ]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-            time.sleep(2)  # let the sweeper catch up before counting what is left to judge
+            _run(port, path, 1, 20, 1.0, args)  # warm-up: both workers up, connections open
+            load = _run(port, path, args.threads, args.rate, args.seconds, args)
+            probe = _run(port, path, 1, 10, args.probe_seconds, args)
         finally:
             for process in (web, sweeper):
                 process.terminate()
@@ -185,23 +225,15 @@ def main() -> None:
         pings_stored, runs_stored, unjudged = _stored(env)
     _pg_admin(args.database_url, f"DROP DATABASE IF EXISTS {urlsplit(args.database_url).path.lstrip('/')}")
 
-    latencies = [latency for _, latency, _ in samples.pings]
-    ok = sum(1 for _, _, status in samples.pings if status == 200)
+    kind = "start/finish pairs" if args.pairs else "plain"
+    print(f"{args.threads} threads, target {args.rate:.0f} pings/s, {kind}")
+    ok = _report("load", load, args.seconds)
+    ok += _report("after the load (the sweeper catching up)", probe, args.probe_seconds)
     print(
-        f"{len(samples.pings)} pings in {args.seconds:.0f} s from {args.threads} threads "
-        f"({len(samples.pings) / args.seconds:.0f}/s), {ok} answered 200"
+        f"stored: {pings_stored} pings, {runs_stored} runs (acknowledged under measure: {ok}, plus warm-up)"
     )
-    print(
-        f"latency ms: p50 {statistics.median(latencies) * 1000:.1f}  "
-        f"p99 {_percentile(latencies, 99) * 1000:.1f}  max {max(latencies) * 1000:.1f}"
-    )
-    stalls = sorted((latency, sent) for sent, latency, _ in samples.pings if latency >= STALL_SECONDS)
-    print(f"answers slower than {STALL_SECONDS:.0f} s: {len(stalls)}")
-    for latency, sent in stalls[::-1][:8]:
-        print(f"  {latency:.2f} s, sent at +{sent:.1f} s")
-    print(f"stored: {pings_stored} pings, {runs_stored} runs (acknowledged: {ok})")
     if unjudged is not None:
-        print(f"runs left unjudged (evaluated = false) 2 s after the load: {unjudged}")
+        print(f"runs left unjudged (evaluated = false) at the end: {unjudged}")
     if pings_stored < ok:
         raise SystemExit("acknowledged pings are missing")
 
