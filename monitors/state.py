@@ -12,8 +12,11 @@ services (monitors.services). CONTRACT §3 is the specification.
 Events
     Start, Finish       a ping (log pings change no state). They carry the facts the caller
                         looked up: `open_runs`, the oldest open runs and the one with the
-                        ping's rid. Time-based events that fell due before the ping are
-                        judged first, so no ordering or speed of pings can hide them.
+                        ping's rid, read in the same snapshot as the state (or under its row
+                        lock, after taking it): a finish closes one of them, and a complete
+                        list corrects a drifted counter. Time-based events that fell due
+                        before the ping are judged first, so no ordering or speed of pings
+                        can hide them.
     Tick                time passed: a pause that ended, runs open too long, missed windows,
                         a held problem whose maintenance window closed.
     Pause, Resume, Edit the API/UI's writes (Edit carries the new `Config`).
@@ -28,6 +31,9 @@ Effects (data; the caller writes them in the same transaction as the state)
     RunStarted, RunFinished, RunTimedOut   run rows
     IncidentOpened, IncidentJoined, ProblemRepeated, IncidentResolved
                                            incidents and their outbox rows
+
+Also: `initial_state` (a new monitor), `status_of`, `deadline_of`, `too_long_at` and
+`slow_threshold`, the derivations every writer shares.
 
 To extend: add a field to `MonitorState` (and its column in monitors.state_rows), an event
 class handled in `apply`, or an effect class written by its caller; rules read and change

@@ -189,7 +189,7 @@ def _record_locked(monitor: Monitor, ping: PingInput, now: datetime) -> None:
     before = state_of(monitor)
     open_runs = _open_runs(monitor.id, ping.rid) if monitor.open_runs else NO_OPEN_RUNS
     try:
-        transition = apply_loading(
+        transition = _apply_loading(
             before,
             _event(ping, now, open_runs),
             windows=lambda: project_windows(monitor.project_id),
@@ -212,7 +212,7 @@ def _record_locked(monitor: Monitor, ping: PingInput, now: datetime) -> None:
     )
 
 
-def apply_loading(
+def _apply_loading(
     state: MonitorState,
     event: Event,
     *,
