@@ -217,12 +217,6 @@ def test_a_hot_monitor_keeps_pings_fast_and_judges_every_run_once() -> None:
 
     sent = sum(load.statuses.values())
     assert load.statuses == Counter({200: sent})
-    assert len(load.latencies) >= 0.9 * THREADS * RATE_PER_THREAD * SECONDS
-    ordered = sorted(load.latencies)
-    p99_ms = ordered[round(0.99 * (len(ordered) - 1))] * 1000
-    assert p99_ms <= P99_LIMIT_MS, (
-        f"p99 {p99_ms:.0f} ms, max {ordered[-1] * 1000:.0f} ms over {len(ordered)} pings"
-    )
 
     # Every acknowledged ping stored.
     assert Ping.objects.filter(monitor=hot).count() == sent
@@ -243,3 +237,12 @@ def test_a_hot_monitor_keeps_pings_fast_and_judges_every_run_once() -> None:
     assert slow_threshold_ms(stored.recent_durations_ms) is not None
     # The sweeper was working all along on the other monitors.
     assert Incident.objects.exclude(monitor=hot).count() >= BACKGROUND_MONITORS
+
+    # Hundreds a second, and fast.
+    ordered = sorted(load.latencies)
+    p99_ms = ordered[round(0.99 * (len(ordered) - 1))] * 1000
+    summary = (
+        f"p99 {p99_ms:.0f} ms, max {ordered[-1] * 1000:.0f} ms over {len(ordered)} pings in {SECONDS:.0f} s"
+    )
+    assert len(ordered) >= 0.9 * THREADS * RATE_PER_THREAD * SECONDS, summary
+    assert p99_ms <= P99_LIMIT_MS, summary
