@@ -56,6 +56,7 @@ def test_no_delivery_worker_ever_is_a_503_naming_it(client: Client) -> None:
             "sweeper_age_s": 0.0,
             "delivery_age_s": 0.0,
             "outbox_oldest_s": 0.0,
+            "sweeper_failing": 0,
         },
     )
 
@@ -115,6 +116,7 @@ def test_a_backlog_turns_503_naming_the_outbox_then_back(client: Client, receive
                 "sweeper_age_s": 0.0,
                 "delivery_age_s": 0.0,
                 "outbox_oldest_s": 0.0,
+                "sweeper_failing": 0,
             },
         )
 
