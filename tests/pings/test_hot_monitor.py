@@ -39,13 +39,13 @@ from pings.models import Ping, PingKind, RunStatus
 from tests.factories import MonitorFactory, ProjectFactory
 
 REPO = Path(__file__).resolve().parents[2]
-THREADS = 4
-RATE_PER_THREAD = 50.0  # 200 pings/s in all
+THREADS = 8
+RATE_PER_THREAD = 25.0  # 200 pings/s in all
 SECONDS = 20.0
 WARM_UP_PINGS = 20
 P99_LIMIT_MS = 100.0
 BACKGROUND_MONITORS = 100
-GUNICORN = ["--workers", "2", "--worker-class", "gthread", "--threads", "8", "--timeout", "60"]
+GUNICORN = ["--workers", "4", "--worker-class", "gthread", "--threads", "4", "--timeout", "60"]
 
 
 def database_url() -> str:
