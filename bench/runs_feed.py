@@ -74,12 +74,11 @@ def _seed_runs(streams: list[tuple[list[int], int]]) -> None:
         cursor.execute(
             f"""
             INSERT INTO pings_run (monitor_id, status, started_at, finished_at, duration_ms, exit_code,
-                                   meta, log, log_truncated, overlap, overlap_reported, manual,
-                                   closed_reason, evaluated)
+                                   meta, log, log_truncated, overlap, manual, closed_reason)
             SELECT ids[1 + n %% cardinality(ids)],
                    CASE WHEN random() < {FAILED_SHARE} THEN 'failed' ELSE 'success' END,
                    at - interval '30 seconds', at, 30000, 0, '{{}}'::jsonb, 'ok',
-                   false, false, false, false, '', true
+                   false, false, false, ''
             FROM ({" UNION ALL ".join(parts)}) AS stream
             ORDER BY at
             """,
