@@ -5,7 +5,7 @@ pings; thousands of runs waited to be judged and the sweep that finally won held
 seconds while every ping stalled. Now each run is judged in its own ping's transaction.
 
 A real gunicorn on PostgreSQL (started here with explicit arguments), the real sweeper command
-working through 100 other monitors that are missed every second, and client threads sending
+working through 50 other monitors that are missed every two seconds, and client threads sending
 starts, finishes, plain successes and a few failures at a paced rate. Then: p99 latency, every
 acknowledged ping stored, and every run judged exactly once: replaying the finishes in the
 order the database serialised them (ping ids are drawn under the monitor's row lock) must give
@@ -44,7 +44,7 @@ RATE_PER_THREAD = 25.0  # 200 pings/s in all
 SECONDS = 20.0
 WARM_UP_PINGS = 20
 P99_LIMIT_MS = 100.0
-BACKGROUND_MONITORS = 100
+BACKGROUND_MONITORS = 50
 GUNICORN = ["--workers", "4", "--worker-class", "gthread", "--threads", "4", "--timeout", "60"]
 
 
@@ -166,7 +166,7 @@ def test_a_hot_monitor_keeps_pings_fast_and_judges_every_run_once() -> None:
             project=project,
             name=f"busy {n}",
             slug=f"busy-{n}",
-            interval_seconds=1,
+            interval_seconds=2,
             grace_seconds=0,
             created_at=past,
             window_start=past,
@@ -244,5 +244,6 @@ def test_a_hot_monitor_keeps_pings_fast_and_judges_every_run_once() -> None:
     summary = (
         f"p99 {p99_ms:.0f} ms, max {ordered[-1] * 1000:.0f} ms over {len(ordered)} pings in {SECONDS:.0f} s"
     )
+    print(summary)
     assert len(ordered) >= 0.9 * THREADS * RATE_PER_THREAD * SECONDS, summary
     assert p99_ms <= P99_LIMIT_MS, summary
