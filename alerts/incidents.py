@@ -29,6 +29,10 @@ from monitors.state import (
 )
 from pings.models import Run
 
+# Log entries up to which every joining problem is logged (opening, repeats, a new kind and the
+# resolution are logged whatever the length).
+JOINS_LOGGED = 50
+
 
 @dataclass
 class IncidentWork:
@@ -96,7 +100,8 @@ def incidents_write(
                 # Nothing open to join or resolve (the row and the incidents disagreed): skip it.
                 continue
             if isinstance(effect, IncidentJoined):
-                _joined(incident, effect.problem, effect.at)
+                if not _joined(incident, effect.problem, effect.at):
+                    continue  # nothing new to store: the log is full and the kind is known
             elif isinstance(effect, ProblemRepeated):
                 _log(
                     incident,
@@ -166,13 +171,20 @@ def _opened(work: IncidentWork, effect: IncidentOpened) -> Incident:
     return incident
 
 
-def _joined(incident: Incident, problem: Problem, at: datetime) -> None:
-    """A new problem while open joins the incident without another notification."""
-    if problem.kind not in incident.kinds:
+def _joined(incident: Incident, problem: Problem, at: datetime) -> bool:
+    """A new problem while open joins the incident without another notification; False when
+    that changes nothing stored."""
+    new_kind = problem.kind not in incident.kinds
+    if new_kind:
         incident.kinds = [*incident.kinds, problem.kind]
+    # A long incident (a job failing every minute for days) must not grow an unbounded log that
+    # every later join rewrites: joins are logged up to a limit, a new kind always.
+    if not new_kind and len(incident.log) >= JOINS_LOGGED:
+        return False
     _log(incident, at, f"also: {problem.detail}")
     if problem.note:
         _log(incident, at, problem.note)
+    return True
 
 
 def _notice(

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from alerts.incidents import JOINS_LOGGED
 from alerts.models import Channel, Incident, Notification
 from alerts.tasks import sweep
 from monitors.models import Monitor, MonitorStatus, Project
@@ -186,3 +187,23 @@ def test_notify_every_failures_is_in_the_api(api: Any, project: Project) -> None
         assert "notify_every_failures" in response.json()
     patched = api.patch(f"/api/v1/monitors/{monitor_id}/", {"notify_every_failures": 0}, format="json")
     assert patched.json()["notify_every_failures"] == 0
+
+
+def test_a_long_incident_keeps_a_bounded_log_and_every_new_kind(
+    clock: Clock, client: Client, project: Project, channel: Channel
+) -> None:
+    monitor = hourly(project, channel)
+    for n in range(JOINS_LOGGED + 20):
+        clock.at(10 + n)
+        ping(client, monitor, "/fail")
+    clock.at(100)
+    ping(client, monitor, "/start", f"rid={RID_A}")
+    ping(client, monitor, "/start", f"rid={RID_B}")  # an overlap: a kind the incident has not seen
+    [incident] = Incident.objects.filter(monitor=monitor)
+    assert incident.kinds == ["failed", "overlap"]
+    assert len(incident.log) <= JOINS_LOGGED + 2
+    assert incident.log[-1]["message"] == "also: overlap: a second run started"
+    clock.at(101)
+    ping(client, monitor, "", f"rid={RID_A}")
+    incident.refresh_from_db()
+    assert incident.log[-1]["message"].startswith("resolved:")
