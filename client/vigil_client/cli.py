@@ -130,6 +130,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     env = {**os.environ, "VIGIL_RID": session.rid}
     session.start()  # In the background: the job starts now, whatever the server does.
     status = runner.run_command(argv, log, env=env)
+    # The log is cut to the limit the start ping's answer tells, so that answer comes first.
+    session.wait_for_start()
     session.finish(status, log.getvalue(), meta or None)
     return status
 

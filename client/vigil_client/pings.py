@@ -229,14 +229,18 @@ class PingSession:
         self._start_thread = threading.Thread(target=send, name="vigil-start-ping", daemon=True)
         self._start_thread.start()
 
+    def wait_for_start(self) -> None:
+        """Until the start ping is answered (or gave up): its answer may size the log."""
+        if self._start_thread is not None:
+            # Bounded: the start ping's own cap ends it; the margin covers one slow attempt.
+            self._start_thread.join(timeout=self.transport.budget.total + 1.0)
+
     def finish(self, kind: PingKind, log: bytes | None = None, meta: Meta | None = None) -> bool:
         """Send the result after the start ping (so the server sees them in order).
 
         Problems with either ping end up in one warning line, given here.
         """
-        if self._start_thread is not None:
-            # Bounded: the start ping's own cap ends it; the margin covers one slow attempt.
-            self._start_thread.join(timeout=self.transport.budget.total + 1.0)
+        self.wait_for_start()
         if self.target is None:
             return False
         try:
