@@ -723,24 +723,6 @@ class Comparison:
 
 
 @pytest.fixture
-def quick_commits() -> Iterator[None]:
-    """On PostgreSQL, commits that do not wait for their WAL flush, for this test's connection only.
-
-    Every request and sweep here commits on its own; what is measured is what the engine decides,
-    not whether a commit survives a power cut, and waiting for tens of thousands of flushes is
-    most of this test's time. The server's setting and every other connection are untouched.
-    """
-    if connection.vendor != "postgresql":
-        yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SET synchronous_commit TO off")
-    yield
-    with connection.cursor() as cursor:
-        cursor.execute("RESET synchronous_commit")
-
-
-@pytest.fixture
 def traveller(settings: Any) -> Iterator[time_machine.Traveller]:
     # The real threshold: the driver keeps the heartbeat fresh, so only our outages are gaps.
     settings.SWEEPER_OUTAGE_SECONDS = 15
@@ -750,7 +732,6 @@ def traveller(settings: Any) -> Iterator[time_machine.Traveller]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", SEEDS)
-@pytest.mark.usefixtures("quick_commits")
 def test_incidents_match_the_oracle(
     client: Client, project: Project, traveller: time_machine.Traveller, seed: int, settings: Any
 ) -> None:
