@@ -35,7 +35,7 @@ class MonitorFactory(factory.django.DjangoModelFactory[Monitor]):
 
     @classmethod
     def _create(cls, model_class: type[Monitor], *args: Any, **kwargs: Any) -> Monitor:
-        monitor = model_class(*args, **kwargs)
+        monitor = model_class(**kwargs)
         monitor.created_at = timezone.now()
         state_init(monitor, now=monitor.created_at)
         # State a test asks for explicitly (e.g. a status to filter on) wins over the planned one.
