@@ -37,6 +37,13 @@ def client_address(meta: Mapping[str, object], trusted: Sequence[IPNetwork] | No
     return str(address)
 
 
+def is_trusted_peer(meta: Mapping[str, object], trusted: Sequence[IPNetwork] | None = None) -> bool:
+    """Whether the request's direct peer is one of TRUSTED_PROXIES."""
+    proxies = settings.TRUSTED_PROXIES if trusted is None else trusted
+    peer = parse_address(str(meta.get("REMOTE_ADDR") or ""))
+    return peer is not None and bool(proxies) and _is_trusted(peer, proxies)
+
+
 def parse_address(text: str) -> IPAddress | None:
     """An address as proxies write it: `1.2.3.4`, `1.2.3.4:5678`, `2001:db8::1`, `[2001:db8::1]:443`."""
     text = text.strip()
