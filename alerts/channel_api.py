@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from alerts.channels import (
     NotAWebhook,
     channel_create,
+    channel_delete,
     channel_rotate_secret,
     channel_send_test,
     channel_update,
@@ -129,6 +130,9 @@ class ChannelViewSet(ProjectScopedMixin, viewsets.ModelViewSet[Channel]):
             monitor_ids=None if monitors is None else [monitor.id for monitor in monitors],
             **attrs,
         )
+
+    def perform_destroy(self, instance: Channel) -> None:
+        channel_delete(channel=instance)
 
     @extend_schema(request=None, responses=TestResultSerializer)
     @action(detail=True, methods=["post"])

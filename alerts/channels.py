@@ -1,4 +1,6 @@
-"""Writes to channels: create, update, rotate a webhook secret, send a test notification."""
+"""Writes to channels: create, update, delete, rotate a webhook secret, send a test notification.
+
+The API (alerts.channel_api) and the web UI (monitors.views.channels) both call these."""
 
 from __future__ import annotations
 
@@ -57,6 +59,11 @@ def channel_update(*, channel: Channel, monitor_ids: list[int] | None = None, **
         if monitor_ids is not None:
             channel.monitors.set(channel.project.monitors.filter(id__in=monitor_ids))
     return channel
+
+
+def channel_delete(*, channel: Channel) -> None:
+    """Remove a channel; its pending notifications and their attempts go with it."""
+    channel.delete()
 
 
 def channel_rotate_secret(*, channel: Channel) -> str:

@@ -13,7 +13,11 @@ from rest_framework import serializers, viewsets
 from alerts.maintenance import window_of
 from alerts.models import MaintenanceWindow
 from alerts.selectors import maintenance_windows_for_project
-from alerts.services import maintenance_window_create, maintenance_window_update
+from alerts.services import (
+    maintenance_window_create,
+    maintenance_window_delete,
+    maintenance_window_update,
+)
 from monitors.api_views import key_project
 from monitors.maintenance import window_active_until
 from monitors.schedule import ScheduleError, validate_cron_expression, validate_timezone
@@ -144,3 +148,6 @@ class MaintenanceWindowViewSet(viewsets.ModelViewSet[MaintenanceWindow]):
         serializer.instance = maintenance_window_update(
             window=serializer.instance, **serializer.validated_data
         )
+
+    def perform_destroy(self, instance: MaintenanceWindow) -> None:
+        maintenance_window_delete(window=instance)

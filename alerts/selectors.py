@@ -1,10 +1,10 @@
-"""Reads of incidents and maintenance windows, always scoped to one project."""
+"""Reads of channels, incidents and maintenance windows, always scoped to one project."""
 
 from __future__ import annotations
 
 from django.db.models import Prefetch, QuerySet
 
-from alerts.models import DeliveryAttempt, Incident, MaintenanceWindow, Notification
+from alerts.models import Channel, DeliveryAttempt, Incident, MaintenanceWindow, Notification
 from monitors.models import Monitor, Project
 
 
@@ -37,3 +37,8 @@ def open_incident_of(*, monitor: Monitor) -> Incident | None:
 
 def maintenance_windows_for_project(*, project: Project) -> QuerySet[MaintenanceWindow]:
     return MaintenanceWindow.objects.filter(project=project).order_by("id")
+
+
+def channels_for_project(*, project: Project) -> QuerySet[Channel]:
+    """Grouped by kind, then by name; each with the monitors that use it."""
+    return Channel.objects.filter(project=project).prefetch_related("monitors").order_by("kind", "name", "id")

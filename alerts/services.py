@@ -29,3 +29,7 @@ def maintenance_window_update(*, window: MaintenanceWindow, **fields: Any) -> Ma
         setattr(window, name, value)
     window.save(update_fields=list(fields))
     return window
+
+
+def maintenance_window_delete(*, window: MaintenanceWindow) -> None:
+    window.delete()

@@ -26,6 +26,11 @@ def api_key_create(*, project: Project, name: str, read_only: bool = False) -> t
     return api_key, raw_key
 
 
+def api_key_revoke(*, api_key: ApiKey) -> None:
+    """The key stops working at once: its row (and so its hash) is gone."""
+    api_key.delete()
+
+
 def api_key_find(raw_key: str) -> ApiKey | None:
     """The key's row, or None; the hash comparison does not leak where it differs."""
     if not raw_key.startswith(KEY_PREFIX) or raw_key.count("_") < 2:

@@ -21,7 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from monitors.api_auth import ReadWriteKeyOnly
-from monitors.api_keys import api_key_create
+from monitors.api_keys import api_key_create, api_key_revoke
 from monitors.metrics import exposition, metrics_response
 from monitors.models import ApiKey, Monitor, MonitorStatus, Project
 from monitors.projects import ProjectError, project_update
@@ -156,6 +156,9 @@ class ApiKeyViewSet(
         created = {field: getattr(api_key, field) for field in ("id", "name", "prefix", "read_only")}
         body = ApiKeyCreatedSerializer({**created, "key": raw_key}).data
         return Response(body, status=status.HTTP_201_CREATED)
+
+    def perform_destroy(self, instance: ApiKey) -> None:
+        api_key_revoke(api_key=instance)
 
 
 class PlainTextRenderer(renderers.BaseRenderer):

@@ -6,9 +6,10 @@ updates rather than duplicates), and applies the plan in one transaction. Channe
 be imported (that API carries no secrets): they are listed with what to create instead.
 
 `manage.py import_healthchecks` is a thin front to this module; the web UI's project
-settings can call it too. The command fetches a URL the operator typed, so plain urllib
-with a timeout is enough here; **a web version must fetch through the guarded client**
-(alerts.delivery.http) or a signed-in user could make the server reach internal addresses.
+settings call it too (`into=` the current project, `guarded=True`). The command fetches a
+URL the operator typed, so plain urllib with a timeout is enough there; the web UI fetches
+through the guarded client (alerts.delivery.http), or a signed-in user could make the
+server reach internal addresses.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from urllib.parse import urlsplit
 from django.db import transaction
 from django.utils.text import slugify
 
+from alerts.delivery import http
 from monitors.keywords import KeywordsError, normalize_keywords
 from monitors.models import Monitor, PingMethods, Project
 from monitors.projects import ProjectError, project_update, validate_ping_key
@@ -132,16 +134,21 @@ class ImportResult:
 
 
 def healthchecks_fetch(
-    *, url: str, api_key: str, timeout: float = FETCH_TIMEOUT_SECONDS
+    *, url: str, api_key: str, timeout: float = FETCH_TIMEOUT_SECONDS, guarded: bool = False
 ) -> HealthchecksExport:
-    """The checks (and, when the key may list them, the channels) of the key's project."""
+    """The checks (and, when the key may list them, the channels) of the key's project.
+
+    `guarded`: the URL comes from a web user, so it is fetched through the SSRF-guarded
+    client (no private addresses unless WEBHOOKS_ALLOW_PRIVATE_IPS, its own time bound).
+    """
     base = _api_base(url)
-    body = _get_json(f"{base}/checks/", api_key=api_key, timeout=timeout)
+    get_json = _get_json_guarded if guarded else _get_json
+    body = get_json(f"{base}/checks/", api_key=api_key, timeout=timeout)
     checks = body.get("checks") if isinstance(body, dict) else None
     if not isinstance(checks, list) or not all(isinstance(check, dict) for check in checks):
         raise HealthchecksImportError(f"{base}/checks/ did not answer with a list of checks")
     try:
-        listed = _get_json(f"{base}/channels/", api_key=api_key, timeout=timeout)
+        listed = get_json(f"{base}/channels/", api_key=api_key, timeout=timeout)
     except HealthchecksImportError as error:
         # Healthchecks lists channels for read-write keys only; the checks are still worth importing.
         return HealthchecksExport(checks=checks, channels=None, channels_note=str(error))
@@ -163,10 +170,12 @@ def _api_base(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{path}/api/v3"
 
 
+def _headers(api_key: str) -> dict[str, str]:
+    return {"X-Api-Key": api_key, "Accept": "application/json", "User-Agent": "vigil-import"}
+
+
 def _get_json(url: str, *, api_key: str, timeout: float) -> Any:
-    request = urllib.request.Request(
-        url, headers={"X-Api-Key": api_key, "Accept": "application/json", "User-Agent": "vigil-import"}
-    )
+    request = urllib.request.Request(url, headers=_headers(api_key))
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             raw = response.read(MAX_ANSWER_BYTES + 1)
@@ -181,6 +190,29 @@ def _get_json(url: str, *, api_key: str, timeout: float) -> Any:
     except (urllib.error.URLError, TimeoutError, OSError) as error:
         reason = getattr(error, "reason", error)
         raise HealthchecksImportError(f"cannot reach {url}: {reason}") from None
+    return _parse_answer(url, raw)
+
+
+def _get_json_guarded(url: str, *, api_key: str, timeout: float) -> Any:
+    """As `_get_json`, through the guarded client (whose own time bound applies)."""
+    try:
+        response = http.get(url, headers=_headers(api_key), max_bytes=MAX_ANSWER_BYTES + 1)
+    except http.RequestRefused as error:
+        raise HealthchecksImportError(f"cannot fetch {url}: {error}") from None
+    except http.TransportError as error:
+        raise HealthchecksImportError(f"cannot reach {url}: {error}") from None
+    if response.status != 200:
+        detail = _detail_of(response.body)
+        if response.status == 401:
+            raise HealthchecksImportError(
+                f"Healthchecks refused the API key for {url} (401{detail}); "
+                "use a key from the project's Settings page"
+            )
+        raise HealthchecksImportError(f"{url} answered HTTP {response.status}{detail}")
+    return _parse_answer(url, response.body)
+
+
+def _parse_answer(url: str, raw: bytes) -> Any:
     if len(raw) > MAX_ANSWER_BYTES:
         raise HealthchecksImportError(f"{url} answered more than {MAX_ANSWER_BYTES} bytes")
     try:
@@ -193,8 +225,15 @@ def _get_json(url: str, *, api_key: str, timeout: float) -> Any:
 
 def _error_detail(error: urllib.error.HTTPError) -> str:
     try:
-        body = json.loads(error.read(4096))
-    except (ValueError, OSError):
+        return _detail_of(error.read(4096))
+    except OSError:
+        return ""
+
+
+def _detail_of(raw: bytes) -> str:
+    try:
+        body = json.loads(raw[:4096])
+    except (ValueError, UnicodeDecodeError):
         return ""
     message = body.get("error") if isinstance(body, dict) else None
     return f": {message}" if isinstance(message, str) and message else ""
@@ -206,18 +245,23 @@ def _error_detail(error: urllib.error.HTTPError) -> str:
 def import_plan(
     *,
     export: HealthchecksExport,
-    project_name: str,
+    project_name: str = "",
     ping_key: str | None = None,
     new_uuids: bool = False,
+    into: Project | None = None,
 ) -> ImportPlan:
-    """What an import would do; reads the database, writes nothing."""
+    """What an import would do; reads the database, writes nothing.
+
+    The target is `into` when given (the web UI's current project), else the project named
+    `project_name` (made by `import_apply` when there is none).
+    """
     if export.read_only and not new_uuids:
         raise HealthchecksImportError(
             "this API key is read-only: Healthchecks shows it no ping URLs, so the checks' ping uuids "
             "cannot be kept. Use a read-write key, or --new-uuids to import with new ping URLs "
             "(slug URLs keep working when --ping-key gives the project's ping key)."
         )
-    project = _target_project(project_name)
+    project = into if into is not None else _target_project(project_name)
     if ping_key is not None:
         try:
             validate_ping_key(ping_key)
@@ -234,7 +278,7 @@ def import_plan(
     ]
     _assign_slugs(planned, existing=existing)
     plan = ImportPlan(
-        project_name=project_name,
+        project_name=into.name if into is not None else project_name,
         project=project,
         ping_key=ping_key,
         monitors=planned,

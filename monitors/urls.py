@@ -2,7 +2,18 @@
 
 from django.urls import URLPattern, URLResolver, include, path
 
-from monitors.views import accounts, activity, dashboard, monitor_actions, monitors, projects, runs
+from monitors.views import (
+    accounts,
+    activity,
+    channels,
+    dashboard,
+    healthchecks_import,
+    monitor_actions,
+    monitors,
+    project_settings,
+    projects,
+    runs,
+)
 
 account_patterns: list[URLPattern | URLResolver] = [
     path("login/", accounts.SigninView.as_view(), name="login"),
@@ -17,9 +28,54 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("accounts/", include(account_patterns)),
     path("projects/", projects.project_list, name="project-list"),
     path("projects/<int:project_id>/", dashboard.project_dashboard, name="project-dashboard"),
-    path("projects/<int:project_id>/settings/", projects.project_settings, name="project-settings"),
+    path("projects/<int:project_id>/settings/", project_settings.project_settings, name="project-settings"),
+    path(
+        "projects/<int:project_id>/settings/ping-key/",
+        project_settings.ping_key_change,
+        name="project-settings-ping-key",
+    ),
+    path(
+        "projects/<int:project_id>/settings/import/",
+        healthchecks_import.healthchecks_import_view,
+        name="project-settings-import",
+    ),
+    path(
+        "projects/<int:project_id>/settings/keys/", project_settings.api_key_create_view, name="apikey-create"
+    ),
+    path(
+        "projects/<int:project_id>/settings/keys/<int:key_id>/revoke/",
+        project_settings.api_key_revoke_view,
+        name="apikey-revoke",
+    ),
+    path(
+        "projects/<int:project_id>/settings/maintenance/",
+        project_settings.maintenance_create_view,
+        name="maintenance-create",
+    ),
+    path(
+        "projects/<int:project_id>/settings/maintenance/<int:window_id>/delete/",
+        project_settings.maintenance_delete_view,
+        name="maintenance-delete",
+    ),
     path("projects/<int:project_id>/incidents/", projects.project_incidents, name="project-incidents"),
-    path("projects/<int:project_id>/channels/", projects.project_channels, name="project-channels"),
+    path("projects/<int:project_id>/channels/", channels.channel_list, name="project-channels"),
+    path("projects/<int:project_id>/channels/add/<str:kind>/", channels.channel_add, name="channel-add"),
+    path("projects/<int:project_id>/channels/<int:channel_id>/", channels.channel_edit, name="channel-edit"),
+    path(
+        "projects/<int:project_id>/channels/<int:channel_id>/delete/",
+        channels.channel_delete_view,
+        name="channel-delete",
+    ),
+    path(
+        "projects/<int:project_id>/channels/<int:channel_id>/test/",
+        channels.channel_test_view,
+        name="channel-test",
+    ),
+    path(
+        "projects/<int:project_id>/channels/<int:channel_id>/rotate-secret/",
+        channels.channel_rotate_secret_view,
+        name="channel-rotate-secret",
+    ),
     path("projects/<int:project_id>/activity/", activity.project_activity, name="project-activity"),
     path("monitors/<int:monitor_id>/", monitors.monitor_detail, name="monitor-detail"),
     path("monitors/<int:monitor_id>/pause/", monitor_actions.monitor_pause_view, name="monitor-pause"),

@@ -183,6 +183,18 @@ def validate_url(url: str) -> None:
 
 def post(url: str, *, body: bytes, headers: Mapping[str, str]) -> Response:
     """POST once, following no redirect, within TIMEOUT_SECONDS in all."""
+    return _request("POST", url, body=body, headers=headers, max_bytes=MAX_RESPONSE_BYTES)
+
+
+def get(url: str, *, headers: Mapping[str, str], max_bytes: int = MAX_RESPONSE_BYTES) -> Response:
+    """GET once, following no redirect, within TIMEOUT_SECONDS in all, for a URL a user typed
+    (the web UI's Healthchecks import); an answer longer than `max_bytes` is cut there."""
+    return _request("GET", url, body=None, headers=headers, max_bytes=max_bytes)
+
+
+def _request(
+    method: str, url: str, *, body: bytes | None, headers: Mapping[str, str], max_bytes: int
+) -> Response:
     target = parse_url(url)
     addresses = resolve(target)
     deadline = time.monotonic() + TIMEOUT_SECONDS
@@ -195,7 +207,7 @@ def post(url: str, *, body: bytes, headers: Mapping[str, str]) -> Response:
             last_error = error
             continue
         try:
-            return _exchange(connection, target, body, headers, deadline)
+            return _exchange(connection, target, method, body, headers, deadline, max_bytes)
         finally:
             connection.close()
     raise TransportError(f"could not connect to {target.host}:{target.port}: {last_error}")
@@ -204,18 +216,20 @@ def post(url: str, *, body: bytes, headers: Mapping[str, str]) -> Response:
 def _exchange(
     connection: http.client.HTTPConnection,
     target: Target,
-    body: bytes,
+    method: str,
+    body: bytes | None,
     headers: Mapping[str, str],
     deadline: float,
+    max_bytes: int,
 ) -> Response:
     try:
-        connection.request("POST", target.path, body=body, headers={"User-Agent": USER_AGENT, **headers})
+        connection.request(method, target.path, body=body, headers={"User-Agent": USER_AGENT, **headers})
         _set_timeout(connection, deadline)
         response = connection.getresponse()
         received = bytearray()
-        while len(received) < MAX_RESPONSE_BYTES:
+        while len(received) < max_bytes:
             _set_timeout(connection, deadline)
-            chunk = response.read1(MAX_RESPONSE_BYTES - len(received))
+            chunk = response.read1(max_bytes - len(received))
             if not chunk:
                 break
             received += chunk

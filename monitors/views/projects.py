@@ -1,4 +1,4 @@
-"""Projects: the list of one's projects, creating one, and its settings (rename)."""
+"""Projects: the list of one's projects and creating one (settings: `project_settings`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from monitors.access import project_access, signed_in, signed_in_user
 from monitors.forms import ProjectForm
-from monitors.projects import ProjectError, project_create, project_update
+from monitors.projects import project_create
 from monitors.selectors import projects_of_user
 
 
@@ -27,35 +27,8 @@ def project_list(request: HttpRequest) -> HttpResponse:
 
 
 @signed_in
-@require_http_methods(["GET", "HEAD", "POST"])
-def project_settings(request: HttpRequest, project_id: int) -> HttpResponse:
-    access = project_access(request, project_id)
-    initial = {"name": access.project.name}
-    form = ProjectForm(request.POST if request.method == "POST" else None, initial=initial)
-    if request.method == "POST":
-        access.require_change()
-        if form.is_valid():
-            try:
-                project_update(project=access.project, name=form.cleaned_data["name"])
-            except ProjectError as error:
-                form.add_error(error.field, error.message)
-            else:
-                messages.success(request, "Project renamed.")
-                return redirect("project-settings", project_id=access.project.id)
-    return render(request, "monitors/project_settings.html", {"form": form})
-
-
-@signed_in
 @require_safe
 def project_incidents(request: HttpRequest, project_id: int) -> HttpResponse:
     """Reserved for the incidents page (issue 9, item 7); links already point here."""
     project_access(request, project_id)
     return render(request, "monitors/reserved.html", {"title": "Incidents"})
-
-
-@signed_in
-@require_safe
-def project_channels(request: HttpRequest, project_id: int) -> HttpResponse:
-    """Reserved for the channels page (issue 9, item 5); links already point here."""
-    project_access(request, project_id)
-    return render(request, "monitors/reserved.html", {"title": "Channels"})
