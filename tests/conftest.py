@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 
 from monitors.api_keys import api_key_create
 from monitors.models import Monitor, Project
+from tests.alerts.loopback import HttpReceiver
 from tests.clock import clock
 from tests.factories import MonitorFactory, ProjectFactory
 
@@ -70,6 +71,19 @@ def api(project: Project) -> APIClient:
 @pytest.fixture
 def read_only_api(project: Project) -> APIClient:
     return make_client(project, read_only=True)
+
+
+@pytest.fixture
+def allow_private_addresses(settings: Any) -> None:
+    """Receivers in tests listen on 127.0.0.1, which the guarded HTTP client refuses by default."""
+    settings.WEBHOOKS_ALLOW_PRIVATE_IPS = True
+
+
+@pytest.fixture
+def loopback_receiver() -> Iterator[HttpReceiver]:
+    """A real HTTP receiver on 127.0.0.1 (tests.alerts.loopback), stopped after the test."""
+    with HttpReceiver() as running:
+        yield running
 
 
 @pytest.fixture
