@@ -51,10 +51,15 @@ ACCESS_CHOICES = [
 
 
 class ApiKeyForm(forms.Form):
+    """Its ids start `key_`: the settings page holds other forms with a `name` field."""
+
     name = forms.CharField(
-        max_length=100, label="Key name", help_text="Where it is used, e.g. “deploy script”."
+        max_length=100, label="Key label", help_text="Where it is used, e.g. “deploy script”."
     )
     access = forms.ChoiceField(choices=ACCESS_CHOICES, initial="read_write", widget=forms.RadioSelect)
+
+    def __init__(self, data: Any = None) -> None:
+        super().__init__(data, auto_id="key_%s")
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -73,7 +78,7 @@ WINDOW_KINDS = [("one_off", "Once, between two times"), ("recurring", "Repeating
 
 class MaintenanceWindowForm(forms.Form):
     """A one-off window (start and end in the viewer's zone) or a recurring one (cron in a zone,
-    lasting some minutes), checked by the API's `MaintenanceWindowSerializer`."""
+    lasting some minutes), checked by the API's `MaintenanceWindowSerializer`. Ids start `window_`."""
 
     name = forms.CharField(max_length=200, required=False, label="Name (optional)")
     kind = forms.ChoiceField(choices=WINDOW_KINDS, initial="one_off", widget=forms.RadioSelect, label="When")
@@ -97,6 +102,9 @@ class MaintenanceWindowForm(forms.Form):
     zone = forms.CharField(
         required=False, max_length=64, widget=forms.HiddenInput(attrs={"data-viewer-zone": ""})
     )
+
+    def __init__(self, data: Any = None) -> None:
+        super().__init__(data, auto_id="window_%s")
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -1,8 +1,8 @@
 """The channels page: list (targets masked), add, edit, delete, "Send test", rotate a secret.
 
 Writes go through `alerts.channels` (the services the API calls), validation through the
-API's serializer (`monitors.channel_forms`). A webhook's signing secret is shown once, in
-the answer to the POST that made it (never stored elsewhere, never shown again).
+API's serializer (`monitors.channel_forms`). A webhook's signing secret is shown once, on
+the list the POST that made it redirects to (`monitors.shown_once`).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from alerts.selectors import channels_for_project
 from monitors.access import HtmxHttpRequest, ProjectAccess, project_access, signed_in
 from monitors.channel_forms import KIND_NAMES, ChannelForm
 from monitors.models import MAX_ID
+from monitors.shown_once import show_once, take_shown_once
 
 TEMPLATE = "monitors/channels.html"
 
@@ -58,9 +59,8 @@ def _channel(access: ProjectAccess, channel_id: int) -> Channel:
     return channel
 
 
-def _list_page(
-    request: HttpRequest, access: ProjectAccess, *, secret: str = "", secret_of: Channel | None = None
-) -> HttpResponse:
+def _list_page(request: HttpRequest, access: ProjectAccess) -> HttpResponse:
+    shown = take_shown_once(request, what="webhook-secret")
     rows = [
         ChannelRow(
             channel=channel,
@@ -70,7 +70,13 @@ def _list_page(
         )
         for channel in channels_for_project(project=access.project)
     ]
-    context = {"rows": rows, "kinds": kinds_offered(), "secret": secret, "secret_of": secret_of}
+    secret_of = next((row.channel for row in rows if shown and row.channel.id == shown.object_id), None)
+    context = {
+        "rows": rows,
+        "kinds": kinds_offered(),
+        "secret": shown.value if shown and secret_of else "",
+        "secret_of": secret_of,
+    }
     return render(request, TEMPLATE, context)
 
 
@@ -93,7 +99,7 @@ def channel_add(request: HttpRequest, project_id: int, kind: str) -> HttpRespons
             channel = channel_create(project=access.project, **form.service_arguments())
             messages.success(request, f"Channel “{channel.name}” added.")
             if channel.kind == ChannelKind.WEBHOOK:
-                return _list_page(request, access, secret=channel.secret, secret_of=channel)
+                show_once(request, what="webhook-secret", object_id=channel.id, value=channel.secret)
             return redirect("project-channels", project_id=access.project.id)
     context = {"form": form, "kind": kind, "kind_name": KIND_NAMES[ChannelKind(kind)], "channel": None}
     return render(request, "monitors/channel_form.html", context, status=400 if form.errors else 200)
@@ -145,13 +151,16 @@ def channel_test_view(request: HtmxHttpRequest, project_id: int, channel_id: int
     channel = _channel(access, channel_id)
     access.require_change()
     result = channel_send_test(channel)
+    # A sender's error may begin with the status code the outcome already shows.
+    error = (result.error or "").removeprefix(f"HTTP {result.status_code}: ")
     if request.htmx:
-        return render(request, f"{TEMPLATE}#test-result", {"channel": channel, "result": result})
+        context = {"channel": channel, "result": result, "error_detail": error}
+        return render(request, f"{TEMPLATE}#test-result", context)
     code = f" (HTTP {result.status_code})" if result.status_code is not None else ""
     if result.delivered:
         messages.success(request, f"Test sent to “{channel.name}”: delivered{code}.")
     else:
-        messages.error(request, f"Test to “{channel.name}” failed{code}: {result.error}")
+        messages.error(request, f"Test to “{channel.name}” failed{code}: {error}")
     return redirect("project-channels", project_id=access.project.id)
 
 
@@ -164,5 +173,6 @@ def channel_rotate_secret_view(request: HttpRequest, project_id: int, channel_id
     if channel.kind != ChannelKind.WEBHOOK:
         raise Http404("Only webhook channels have a signing secret.")
     secret = channel_rotate_secret(channel=channel)
+    show_once(request, what="webhook-secret", object_id=channel.id, value=secret)
     messages.success(request, f"New signing secret for “{channel.name}”: the old one no longer signs.")
-    return _list_page(request, access, secret=secret, secret_of=channel)
+    return redirect("project-channels", project_id=access.project.id)

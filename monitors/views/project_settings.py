@@ -2,8 +2,8 @@
 
 Each form posts to its own URL and calls the service the API calls (`project_update`,
 `api_key_create` / `api_key_revoke`, `maintenance_window_create` / `_delete`). A form error
-re-renders the whole page with that form bound (status 400). A new API key is shown in the
-answer to the POST that made it, and never again.
+re-renders the whole page with that form bound (status 400). A new API key is shown once,
+on the page the POST that made it redirects to (`monitors.shown_once`).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from monitors.models import MAX_ID, ApiKey
 from monitors.projects import ProjectError, project_update
 from monitors.schedule_words import cron_in_words
 from monitors.settings_forms import ApiKeyForm, MaintenanceWindowForm, PingKeyForm
+from monitors.shown_once import show_once, take_shown_once
 
 TEMPLATE = "monitors/project_settings.html"
 
@@ -69,11 +70,15 @@ def settings_page(
     site = settings.SITE_URL
     badge = reverse("project-badge", kwargs={"badge_key": project.badge_key})
     first = project.monitors.order_by("name", "id").first()
+    api_keys = list(ApiKey.objects.filter(project=project).order_by("-created_at", "-id"))
+    shown = take_shown_once(request, what="api-key")
+    new_key_of = next((key for key in api_keys if shown and key.id == shown.object_id), None)
     context = {
         "form": ProjectForm(initial={"name": project.name}),
         "ping_key_form": PingKeyForm(initial={"ping_key": project.ping_key}),
         "api_key_form": ApiKeyForm(),
         "window_form": MaintenanceWindowForm(),
+        "ping_base": f"{site}/ping/{project.ping_key}",
         "status_url": f"{site}{reverse('project-status', kwargs={'status_key': project.status_key})}",
         "badge_url": f"{site}{badge}",
         "badge_path": badge,
@@ -83,7 +88,9 @@ def settings_page(
             else ""
         ),
         "badge_monitor": first,
-        "api_keys": list(ApiKey.objects.filter(project=project).order_by("-created_at", "-id")),
+        "api_keys": api_keys,
+        "new_key": shown.value if shown and new_key_of else "",
+        "new_key_of": new_key_of,
         "windows": _window_rows(access),
         **forms,
     }
@@ -138,7 +145,8 @@ def api_key_create_view(request: HttpRequest, project_id: int) -> HttpResponse:
     api_key, raw_key = api_key_create(
         project=access.project, name=form.cleaned_data["name"], read_only=form.cleaned_data["read_only"]
     )
-    return settings_page(request, access, new_key=raw_key, new_key_of=api_key)
+    show_once(request, what="api-key", object_id=api_key.id, value=raw_key)
+    return redirect(reverse("project-settings", kwargs={"project_id": access.project.id}) + "#api-keys")
 
 
 def _api_key(access: ProjectAccess, key_id: int) -> ApiKey:
