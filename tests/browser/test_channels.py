@@ -52,6 +52,7 @@ def test_add_a_webhook_and_send_a_test_seeing_the_result_inline(
     page.get_by_label("Webhook URL").fill("ftp://nowhere")
     page.get_by_role("button", name="Add channel").click()
     expect(page.locator("#id_target_error")).to_contain_text("only http:// and https://")
+    screenshot("channel-form")
     page.get_by_label("Webhook URL").fill(loopback_receiver.url)
     page.get_by_label("Invoice export").uncheck()
     page.get_by_role("button", name="Add channel").click()

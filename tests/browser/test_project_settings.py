@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
 from rest_framework.test import APIClient
 
 from alerts.models import MaintenanceWindow
-from monitors.models import ApiKey
+from monitors.models import ApiKey, Monitor
 from tests.browser.conftest import SignedIn
 from tests.factories import MonitorFactory
+from tests.monitors.fake_healthchecks import PING_KEY, RW_KEY, FakeHealthchecks
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -65,3 +67,26 @@ def test_create_an_api_key_and_see_it_once(
     expect(phone.get_by_role("heading", level=1)).to_have_text("Project settings")
     assert phone.evaluate("document.documentElement.scrollWidth") <= 375
     screenshot("project-settings-phone", on=phone)
+
+
+def test_import_from_healthchecks_with_a_preview(
+    page: Page, signed_in: SignedIn, settings: Any, screenshot: Callable[..., Path]
+) -> None:
+    settings.WEBHOOKS_ALLOW_PRIVATE_IPS = True
+    project = signed_in.project
+    with FakeHealthchecks() as fake:
+        page.goto(f"/projects/{project.id}/settings/")
+        page.get_by_role("link", name="Import from Healthchecks").click()
+        page.get_by_label("Healthchecks address").fill(fake.url)
+        page.get_by_label("Healthchecks API key").fill(RW_KEY)
+        page.get_by_label("Ping key (optional)").fill(PING_KEY)
+        page.get_by_role("button", name="Preview the import").click()
+        expect(page.get_by_role("heading", name="Preview: nothing is written yet")).to_be_visible()
+        expect(page.locator("table.import-rows")).to_contain_text("Nightly backup")
+        screenshot("healthchecks-import")
+        assert not Monitor.objects.filter(project=project).exists()
+
+        page.get_by_label("Healthchecks API key, again").fill(RW_KEY)
+        page.get_by_role("button", name="Import 7 monitors").click()
+    expect(page.get_by_role("status").first).to_contain_text("7 created")
+    assert Monitor.objects.filter(project=project).count() == 7
