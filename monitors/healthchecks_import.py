@@ -29,7 +29,7 @@ from django.utils.text import slugify
 from alerts.delivery import http
 from monitors.keywords import KeywordsError, normalize_keywords
 from monitors.models import Monitor, PingMethods, Project
-from monitors.projects import ProjectError, project_update, validate_ping_key
+from monitors.projects import PING_KEY_IN_USE, ProjectError, project_update, validate_ping_key
 from monitors.schedule import ScheduleError, parse_schedule
 from monitors.services import monitor_create, monitor_pause, monitor_resume, monitor_update, schedule_fields
 from monitorsite.storable import storable_text
@@ -69,7 +69,13 @@ APPRISE_KINDS = {
 
 
 class HealthchecksImportError(Exception):
-    """Why the import cannot go on, in words for the operator."""
+    """Why the import cannot go on, in words for the operator. `field` names the option at
+    fault when one is (`ping_key`), and `reason` then says why without the option's name."""
+
+    def __init__(self, message: str, *, field: str | None = None, reason: str = "") -> None:
+        super().__init__(message)
+        self.field = field
+        self.reason = reason or message
 
 
 @dataclass(frozen=True)
@@ -266,10 +272,17 @@ def import_plan(
         try:
             validate_ping_key(ping_key)
         except ProjectError as error:
-            raise HealthchecksImportError(f"--ping-key: {error.message}") from None
+            raise HealthchecksImportError(
+                f"--ping-key: {error.message}", field="ping_key", reason=error.message
+            ) from None
         holder = Project.objects.filter(ping_key=ping_key).first()
         if holder is not None and holder != project:
-            raise HealthchecksImportError(f"--ping-key: project {holder.name!r} already uses this ping key")
+            # The operator may see the other project's name; a web user (into=) may not.
+            raise HealthchecksImportError(
+                f"--ping-key: project {holder.name!r} already uses this ping key",
+                field="ping_key",
+                reason=PING_KEY_IN_USE,
+            )
         if project is not None and project.ping_key == ping_key:
             ping_key = None
     existing = list(Monitor.objects.filter(project=project)) if project is not None else []
@@ -484,7 +497,9 @@ def import_apply(plan: ImportPlan) -> ImportResult:
             for item in plan.monitors:
                 _apply_one(item, project=project)
     except ProjectError as error:
-        raise HealthchecksImportError(f"--ping-key: {error.message}") from None
+        raise HealthchecksImportError(
+            f"--ping-key: {error.message}", field="ping_key", reason=error.message
+        ) from None
     return ImportResult(
         project=project,
         created=plan.count("create"),

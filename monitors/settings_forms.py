@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django import forms
+from django.core.validators import URLValidator
 
 from alerts.maintenance_api import MAX_DURATION_SECONDS, MaintenanceWindowSerializer
 from monitors.projects import PING_KEY_MAX_LENGTH, ProjectError, validate_ping_key
@@ -160,6 +161,7 @@ class MaintenanceWindowForm(forms.Form):
 
 class HealthchecksImportForm(forms.Form):
     url = forms.URLField(
+        validators=[URLValidator(schemes=["http", "https"])],
         label="Healthchecks address",
         max_length=500,
         assume_scheme="https",

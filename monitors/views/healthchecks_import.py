@@ -50,7 +50,7 @@ def healthchecks_import_view(request: HttpRequest, project_id: int) -> HttpRespo
             return render(request, TEMPLATE, context)
         result = import_apply(plan)
     except HealthchecksImportError as error:
-        form.add_error(None, str(error))
+        form.add_error(error.field, error.reason if error.field else str(error))
         return render(request, TEMPLATE, {"form": form}, status=400)
     messages.success(
         request,

@@ -12,6 +12,7 @@ from django.test import Client
 
 from monitors.models import Monitor, Project
 from pings.models import Run
+from tests.factories import ProjectFactory
 from tests.monitors.fake_healthchecks import PING_KEY, RO_KEY, RW_KEY, UUIDS, FakeHealthchecks
 
 pytestmark = pytest.mark.django_db
@@ -99,6 +100,12 @@ def test_a_loopback_url_is_refused_unless_private_addresses_are_allowed(
         ({"api_key": RW_KEY}, "url", "required"),
         ({"url": "FAKE", "api_key": ""}, "api_key", "required"),
         ({"url": "FAKE", "api_key": RW_KEY, "ping_key": "short"}, "ping_key", "Between 16 and 40"),
+        ({"url": "ftp://hc.example.com/", "api_key": RW_KEY}, "url", "valid URL"),
+        (
+            {"url": "FAKE", "api_key": RW_KEY, "ping_key": "taken-by-someone-else"},
+            "ping_key",
+            "Another project",
+        ),
         ({"url": "FAKE", "api_key": "wrong"}, None, "refused the API key"),
         ({"url": "FAKE", "api_key": RO_KEY}, None, "read-only"),
     ],
@@ -111,6 +118,7 @@ def test_bad_input_is_an_error_and_imports_nothing(
     field: str | None,
     message: str,
 ) -> None:
+    ProjectFactory.create(name="Secret project name", ping_key="taken-by-someone-else")
     if data.get("url") == "FAKE":
         data = {**data, "url": fake.url}
     response = signed_in.post(import_url(project), {**data, "step": "import"})
@@ -118,4 +126,5 @@ def test_bad_input_is_an_error_and_imports_nothing(
     form = response.context["form"]
     errors = form.errors[field] if field else form.non_field_errors()
     assert message.lower() in " ".join(errors).lower()
+    assert "Secret project name" not in response.content.decode()
     assert not Monitor.objects.exists()
