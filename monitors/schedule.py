@@ -129,6 +129,11 @@ def _known_timezones() -> frozenset[str]:
     return frozenset(available_timezones())
 
 
+def timezone_names() -> list[str]:
+    """Every zone `validate_timezone` accepts, sorted: for time zone pickers."""
+    return sorted(_known_timezones() - _HOST_DEPENDENT_ZONES)
+
+
 @lru_cache(maxsize=256)
 def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(validate_timezone(name))
@@ -183,6 +188,11 @@ def _as_utc(value: datetime, name: str) -> datetime:
 
 
 def _next_cron(expression: str, zone: ZoneInfo, after: datetime) -> datetime:
+    return _next_cron_wall(expression, zone, after)[1]
+
+
+def _next_cron_wall(expression: str, zone: ZoneInfo, after: datetime) -> tuple[datetime, datetime]:
+    """The next due instant after `after`, with the naive wall time the expression named for it."""
     # Wall times up to the wall time of `after` map to instants <= `after` (the wall -> instant
     # mapping below is monotonic), so iteration can start there.
     walls = copy.copy(_cron_template(expression))
@@ -196,7 +206,7 @@ def _next_cron(expression: str, zone: ZoneInfo, after: datetime) -> datetime:
         # repeated hour: those wall times already fired during the first pass.
         candidate = _wall_to_utc(wall, zone)
         if candidate > after:
-            return candidate
+            return wall, candidate
     raise _never_due(expression, after)
 
 
@@ -235,15 +245,12 @@ def _never_due(expression: str, after: datetime) -> ScheduleError:
 def _wall_to_utc(wall: datetime, zone: ZoneInfo) -> datetime:
     """Map a naive wall time to its due instant: first occurrence if repeated, gap end if skipped."""
     local = wall.replace(tzinfo=zone, fold=0)  # the first occurrence of a repeated time
-    offset = local.utcoffset()
-    offset_after_gap = local.replace(fold=1).utcoffset()
-    # ZoneInfo always has offsets; the asserts narrow the Optional type.
-    assert offset is not None
-    assert offset_after_gap is not None
-    # zoneinfo resolves a skipped time with the pre-transition offset for fold=0 and the
-    # post-transition one for fold=1; only in a gap is the former smaller.
-    if offset < offset_after_gap:
-        return _gap_end(wall, zone, offset, offset_after_gap)
+    if wall_shift(wall, zone) == "gap":
+        offset_before = local.utcoffset()
+        offset_after = local.replace(fold=1).utcoffset()
+        assert offset_before is not None
+        assert offset_after is not None
+        return _gap_end(wall, zone, offset_before, offset_after)
     return local.astimezone(UTC)
 
 
@@ -301,15 +308,31 @@ class DueTime:
 
 
 def upcoming_due_times(schedule: Schedule, after: datetime, count: int = 5) -> list[DueTime]:
-    """The next `count` due instants after `after`, by the same rules as `next_due`."""
+    """The next `count` due instants after `after`, by the same rules as `next_due`; a cron
+    schedule's also carry the wall time it names and whether a DST change moves it."""
     times: list[DueTime] = []
     moment = _as_utc(after, "after")
     for _ in range(count):
-        moment = next_due(schedule, moment)
-        wall = (
-            moment.astimezone(_zone(schedule.timezone)).replace(tzinfo=None)
-            if schedule.kind == "cron"
-            else None
-        )
-        times.append(DueTime(at=moment, wall=wall))
+        if schedule.kind != "cron":
+            moment = next_due(schedule, moment)
+            times.append(DueTime(at=moment))
+            continue
+        zone = _zone(schedule.timezone)
+        wall, moment = _next_cron_wall(schedule.expression, zone, moment)
+        times.append(DueTime(at=moment, wall=wall, shift=wall_shift(wall, zone)))
     return times
+
+
+def wall_shift(wall: datetime, zone: ZoneInfo) -> Literal["gap", "fold"] | None:
+    """ "gap" when a DST change skips the naive `wall` time in `zone`, "fold" when it happens
+    twice, None when it names one instant."""
+    offset_first = wall.replace(tzinfo=zone, fold=0).utcoffset()
+    offset_second = wall.replace(tzinfo=zone, fold=1).utcoffset()
+    assert offset_first is not None
+    assert offset_second is not None
+    # As in _wall_to_utc: zoneinfo gives a skipped time the earlier offset for fold=0.
+    if offset_first < offset_second:
+        return "gap"
+    if offset_first > offset_second:
+        return "fold"
+    return None

@@ -5,9 +5,9 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods, require_safe
+from django.views.decorators.http import require_http_methods
 
-from monitors.access import project_access, signed_in, signed_in_user
+from monitors.access import signed_in, signed_in_user
 from monitors.forms import ProjectForm
 from monitors.projects import project_create
 from monitors.selectors import projects_of_user
@@ -24,11 +24,3 @@ def project_list(request: HttpRequest) -> HttpResponse:
         return redirect("project-dashboard", project_id=project.id)
     projects = projects_of_user(user=signed_in_user(request))
     return render(request, "monitors/project_list.html", {"form": form, "projects": projects})
-
-
-@signed_in
-@require_safe
-def project_incidents(request: HttpRequest, project_id: int) -> HttpResponse:
-    """Reserved for the incidents page (issue 9, item 7); links already point here."""
-    project_access(request, project_id)
-    return render(request, "monitors/reserved.html", {"title": "Incidents"})
