@@ -235,7 +235,9 @@ class MonitorForm(forms.Form):
         if preview_url is not None:
             self._live_preview(preview_url)
         channels = project.channels.order_by("name", "id")
-        self.fields["channels"].choices = [
+        channel_field = self.fields["channels"]
+        assert isinstance(channel_field, ChannelChoiceField)
+        channel_field.choices = [
             (str(channel.id), f"{channel.name} ({channel.kind})") for channel in channels
         ]
         self.rules = self._rule_rows(data)
@@ -377,8 +379,8 @@ class MonitorForm(forms.Form):
         if name == "schedule":
             self.add_error(self._schedule_field(message), message[:1].upper() + message[1:])
             return
-        target = _ERROR_FIELDS.get(name, name)
-        self.add_error(target if target in self.fields else None, message)
+        field_name = _ERROR_FIELDS.get(name, name)
+        self.add_error(field_name if field_name in self.fields else None, message)
 
     def _schedule_field(self, message: str) -> str:
         kind = self.cleaned_data.get("schedule_kind")

@@ -20,6 +20,8 @@ from monitors.schedule import (
     next_due,
     parse_schedule,
     previous_due,
+    timezone_names,
+    upcoming_due_times,
     validate_cron_expression,
     validate_timezone,
 )
@@ -771,3 +773,43 @@ def test_grace_is_elapsed_time_even_when_the_awaited_slot_is_given_in_local_time
 def test_due_after_finish_rejects_naive_datetimes() -> None:
     with pytest.raises(ValueError, match="finished_at must be an aware datetime"):
         due_after_finish(HOURLY, finished_at=datetime(2026, 5, 1, 10), grace_seconds=0, awaited_due=None)
+
+
+# ---- upcoming due times for people: the wall time named and whether DST moves it
+
+
+def test_upcoming_due_times_name_the_wall_time_a_spring_gap_skips() -> None:
+    schedule = Schedule(kind="cron", expression="*/30 2 * * *", timezone="Europe/Berlin")
+    times = upcoming_due_times(schedule, datetime(2026, 3, 28, 12, tzinfo=UTC), 4)
+    assert [(due.wall, due.shift, due.at) for due in times] == [
+        # 02:00 and 02:30 do not exist on 29 March: both due when the gap ends, so once.
+        (datetime(2026, 3, 29, 2, 0), "gap", datetime(2026, 3, 29, 1, 0, tzinfo=UTC)),
+        (datetime(2026, 3, 30, 2, 0), None, datetime(2026, 3, 30, 0, 0, tzinfo=UTC)),
+        (datetime(2026, 3, 30, 2, 30), None, datetime(2026, 3, 30, 0, 30, tzinfo=UTC)),
+        (datetime(2026, 3, 31, 2, 0), None, datetime(2026, 3, 31, 0, 0, tzinfo=UTC)),
+    ]
+    assert all(due.at == next_due(schedule, due.at - timedelta(seconds=1)) for due in times)
+
+
+def test_upcoming_due_times_mark_a_wall_time_an_autumn_fold_repeats() -> None:
+    schedule = Schedule(kind="cron", expression="30 2 * * *", timezone="Europe/Berlin")
+    times = upcoming_due_times(schedule, datetime(2026, 10, 24, 12, tzinfo=UTC), 2)
+    assert [(due.shift, due.at) for due in times] == [
+        ("fold", datetime(2026, 10, 25, 0, 30, tzinfo=UTC)),  # the first 02:30, still CEST
+        (None, datetime(2026, 10, 26, 1, 30, tzinfo=UTC)),
+    ]
+
+
+def test_upcoming_due_times_of_an_interval_have_no_wall_time() -> None:
+    times = upcoming_due_times(
+        Schedule(kind="interval", seconds=60), datetime(2026, 3, 29, 0, 59, tzinfo=UTC), 2
+    )
+    assert [(due.at.minute, due.wall, due.shift) for due in times] == [(0, None, None), (1, None, None)]
+
+
+def test_timezone_names_are_the_zones_that_validate() -> None:
+    names = timezone_names()
+    assert "Europe/Berlin" in names
+    assert "localtime" not in names
+    assert names == sorted(names)
+    assert all(validate_timezone(name) == name for name in names[:50])

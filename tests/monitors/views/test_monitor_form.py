@@ -403,9 +403,7 @@ def test_the_preview_of_an_interval_counts_from_now_without_warnings(
     signed_in: Client, project: Project
 ) -> None:
     html = preview(signed_in, project, schedule_kind="interval", interval_value="90", interval_unit="minutes")
-    assert (
-        "every 90 minutes" in html or "every 1 h 30 min" in html or "every 1.5 hours" in html or "90" in html
-    )
+    assert "every 90 minutes" in html
     assert len(re.findall(r"<time ", html)) == 5
     assert "dst-warning" not in html
 
