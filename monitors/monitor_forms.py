@@ -151,7 +151,10 @@ class MonitorForm(forms.Form):
         required=False,
         label="Schedule",
         widget=forms.RadioSelect(
-            choices=[(ScheduleKind.INTERVAL, "Every fixed interval"), (ScheduleKind.CRON, "Cron expression")]
+            choices=[
+                (ScheduleKind.INTERVAL, "Every fixed interval"),
+                (ScheduleKind.CRON, "On a cron schedule"),
+            ]
         ),
     )
     interval_value = forms.CharField(required=False, label="Every", widget=_number({"min": 1}))
