@@ -83,9 +83,10 @@ def rule_value(text: str) -> Any:
 
 
 def rule_value_text(value: object) -> str:
-    """The inverse of `rule_value`: text that would read as a number or boolean is quoted."""
+    """The inverse of `rule_value`: text that would read otherwise (a number, a boolean, quotes,
+    spaces at either end) is quoted."""
     if isinstance(value, str):
-        return json.dumps(value) if rule_value(value) != value else value
+        return json.dumps(value) if rule_value(value) != value or value != value.strip() else value
     return json.dumps(value)
 
 
@@ -237,6 +238,10 @@ class MonitorForm(forms.Form):
         self.monitor = monitor
         if preview_url is not None:
             self._live_preview(preview_url)
+        if monitor is not None:
+            self.fields[
+                "slug"
+            ].help_text = "Lowercase letters, digits, - and _. Jobs that ping by slug must use the new one."
         channels = project.channels.order_by("name", "id")
         channel_field = self.fields["channels"]
         assert isinstance(channel_field, ChannelChoiceField)
