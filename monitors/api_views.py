@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
@@ -81,7 +81,8 @@ class MonitorViewSet(ProjectScopedMixin, viewsets.ModelViewSet[Monitor]):
         assert serializer.instance is not None
         secret = trigger_set(monitor=serializer.instance, spec=trigger)
         if secret:
-            serializer.context[NEW_SECRET_CONTEXT] = secret
+            # The context is the dict DRF built for this serializer; the stubs type it read-only.
+            cast(dict[str, Any], serializer.context)[NEW_SECRET_CONTEXT] = secret
 
     def perform_create(self, serializer: serializers.BaseSerializer[Monitor]) -> None:
         fields = dict(serializer.validated_data)
