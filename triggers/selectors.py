@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from monitors.models import Monitor
 from triggers.models import OPEN_REQUEST_STATUSES, RunRequest, Trigger
-from triggers.services import NO_TRIGGER, trigger_of
+from triggers.services import trigger_of
 
 REQUESTS_SHOWN = 5
 
@@ -15,10 +15,6 @@ REQUESTS_SHOWN = 5
 class RunNowPanel:
     trigger: Trigger | None
     requests: list[RunRequest]
-
-    @property
-    def unavailable_reason(self) -> str:
-        return "" if self.trigger is not None else NO_TRIGGER
 
     @property
     def in_progress(self) -> bool:

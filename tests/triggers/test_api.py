@@ -153,7 +153,7 @@ def test_the_agent_claims_the_oldest_pending_request_of_its_slugs_once(
     trigger_set(monitor=other_project, spec=TriggerSpec(kind=TriggerKind.AGENT))
     make_client(other_project.project).post(url_of(other_project, "run/"))
 
-    claimed = api.get("/api/v1/agent/claim/", {"wait": 0, "slugs": "report"})
+    claimed = api.get("/api/v1/agent/claim/", {"wait": "0", "slugs": "report"})
 
     assert claimed.status_code == 200
     assert claimed.json()["id"] == first_report["id"]
@@ -161,7 +161,7 @@ def test_the_agent_claims_the_oldest_pending_request_of_its_slugs_once(
     assert claimed.json()["status"] == "sent"
     assert RunRequest.objects.get(id=first_report["id"]).status == RunRequestStatus.SENT
     # Nothing else for `report` in this project: the other project's request is not ours.
-    assert api.get("/api/v1/agent/claim/", {"wait": 0, "slugs": "report"}).status_code == 204
+    assert api.get("/api/v1/agent/claim/", {"wait": "0", "slugs": "report"}).status_code == 204
 
 
 def test_a_url_triggers_request_is_not_handed_to_an_agent(

@@ -44,11 +44,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def deliver_due() -> int:
     """What beat and a delivery worker do: hand out due requests and POST each one."""
-    return run_requests_dispatch(
-        enqueue=lambda request_id, attempts: run_request_deliver(
-            request_id=request_id, attempt_count=attempts
-        )
-    )
+
+    def deliver(request_id: int, attempts: int) -> None:
+        run_request_deliver(request_id=request_id, attempt_count=attempts)
+
+    return run_requests_dispatch(enqueue=deliver)
 
 
 def verify(secret: str, received: Received) -> bool:
@@ -87,6 +87,10 @@ class JobReceiver(HttpReceiver):
             )
         )
         return Reply(202, b"started")
+
+    def __enter__(self) -> JobReceiver:
+        super().__enter__()
+        return self
 
     def __exit__(self, *exc: object) -> None:
         for job in self.jobs:
