@@ -277,6 +277,8 @@ SPECTACULAR_SETTINGS = {
         "PingKindEnum": "pings.models.PingKind",
         "RunStatusEnum": "pings.models.RunStatus",
         "MaintenanceKindEnum": ["one_off", "recurring"],
+        "RunRequestStatusEnum": "triggers.models.RunRequestStatus",
+        "TriggerKindEnum": "triggers.models.TriggerKind",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
