@@ -237,8 +237,6 @@ SIGNIN_LOCKOUT_SECONDS = envint("SIGNIN_LOCKOUT_SECONDS", 15 * 60, minimum=0)
 DASHBOARD_REFRESH_SECONDS = envint("DASHBOARD_REFRESH_SECONDS", 5, minimum=1)
 # Run now: a request that no run has started from within this many seconds ends as expired.
 RUN_NOW_EXPIRY_SECONDS = envint("RUN_NOW_EXPIRY_SECONDS", 600, minimum=1)
-# The longest an agent's claim (`GET /api/v1/agent/claim/?wait=N`) is held open.
-AGENT_CLAIM_MAX_WAIT_SECONDS = 25
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

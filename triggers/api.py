@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -75,7 +74,7 @@ class AgentClaim(APIView):
         claimed = run_request_claim(
             project=key_project(request),
             slugs=query.validated_data.get("slugs"),
-            wait_seconds=min(query.validated_data["wait"], settings.AGENT_CLAIM_MAX_WAIT_SECONDS),
+            wait_seconds=query.validated_data["wait"],
         )
         if claimed is None:
             return Response(status=status.HTTP_204_NO_CONTENT)

@@ -8,6 +8,7 @@ since a run that reports did start after all (a receiver that ran the job yet an
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import datetime
 from typing import Any
@@ -17,9 +18,16 @@ from django.db import transaction
 from pings.models import Run
 from triggers.models import UNSTARTED_STATUSES, RunRequest, RunRequestStatus
 
+logger = logging.getLogger(__name__)
+
 
 def on_run_reported(sender: Any, *, rid: uuid.UUID, started: bool, at: datetime, **_: Any) -> None:
-    run_request_report(rid=rid, started=started, at=at)
+    try:
+        run_request_report(rid=rid, started=started, at=at)
+    except Exception:
+        # The ping is stored and answered whatever happens here: a 5xx would make the client
+        # send it again (a second run). The request then ends as expired, which tells.
+        logger.exception("could not mark the run with rid %s as requested", rid)
 
 
 def run_request_report(*, rid: uuid.UUID, started: bool, at: datetime) -> RunRequest | None:

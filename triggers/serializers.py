@@ -9,7 +9,7 @@ from rest_framework import serializers
 
 from monitors.models import Monitor
 from triggers.models import RunRequest, TriggerAttempt, TriggerKind
-from triggers.services import TriggerError, TriggerSpec, trigger_of, trigger_validate
+from triggers.services import CLAIM_MAX_WAIT_SECONDS, TriggerError, TriggerSpec, trigger_of, trigger_validate
 
 # Where the views leave a newly set URL trigger's secret for the answer to show, once.
 NEW_SECRET_CONTEXT = "new_trigger_secret"
@@ -99,9 +99,9 @@ class ClaimQuerySerializer(serializers.Serializer[dict[str, Any]]):
     wait = serializers.FloatField(
         required=False,
         min_value=0,
-        max_value=25,
-        default=25,
-        help_text="Seconds to wait for a request (0-25).",
+        max_value=CLAIM_MAX_WAIT_SECONDS,
+        default=CLAIM_MAX_WAIT_SECONDS,
+        help_text=f"Seconds to wait for a request (0-{CLAIM_MAX_WAIT_SECONDS}).",
     )
     slugs = serializers.CharField(
         required=False,

@@ -28,6 +28,9 @@ NO_TRIGGER = (
 )
 # How often a waiting agent's claim looks for a new request.
 CLAIM_POLL_SECONDS = 0.5
+# The longest an agent's claim (`GET /api/v1/agent/claim/?wait=N`) is held open: under proxies'
+# and gunicorn's 30 s request timeouts.
+CLAIM_MAX_WAIT_SECONDS = 25
 
 
 class TriggerError(Exception):
