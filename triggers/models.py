@@ -3,6 +3,7 @@ made through it with their visible life."""
 
 from __future__ import annotations
 
+import secrets
 import uuid
 
 from django.db import models
@@ -10,6 +11,16 @@ from django.db.models import Q
 
 from monitors.models import Monitor
 from pings.models import Run
+from pings.signals import REQUESTED_RID_VERSION
+
+
+def new_request_rid() -> uuid.UUID:
+    """122 random bits with the version that tells the ping path to look for a request."""
+    value = int.from_bytes(secrets.token_bytes(16), "big")
+    value = (value & ~(0xF << 76)) | (REQUESTED_RID_VERSION << 76)
+    # The RFC 4122 variant (10xx), without which a uuid has no version.
+    value = (value & ~(0xC << 60)) | (0x8 << 60)
+    return uuid.UUID(int=value)
 
 
 class TriggerKind(models.TextChoices):
@@ -45,8 +56,9 @@ UNSTARTED_STATUSES = (RunRequestStatus.PENDING, RunRequestStatus.SENT)
 
 class RunRequest(models.Model):
     monitor = models.ForeignKey(Monitor, on_delete=models.CASCADE, related_name="run_requests")
-    # The rid the requested run reports with; the ping path finds the request by it.
-    rid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # The rid the requested run reports with; the ping path finds the request by it (only
+    # rids of this kind: see pings.signals).
+    rid = models.UUIDField(default=new_request_rid, unique=True, editable=False)
     kind = models.CharField(max_length=10, choices=TriggerKind.choices)
     status = models.CharField(
         max_length=15, choices=RunRequestStatus.choices, default=RunRequestStatus.PENDING

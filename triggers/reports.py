@@ -1,9 +1,10 @@
 """The requested run reports in: its start or finish ping carries the request's rid.
 
-Called after the ping is committed (pings.signals.run_reported). A ping without a Run now
-request behind its rid costs one indexed read; with one, the run is marked manual with who
-asked, and the request moves on to started or finished: also from undeliverable or expired,
-since a run that reports did start after all (a receiver that ran the job yet answered 500).
+Called after the ping is committed (pings.signals.run_reported), only for rids of the version
+Vigil gives requests, so other pings never get here. With a request behind its rid, the run
+is marked manual with who asked, and the request moves on to started or finished: also from
+undeliverable or expired, since a run that reports did start after all (a receiver that ran
+the job yet answered 500).
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ another project's monitor, 400 for a bad or private trigger URL)."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from pytest_django.fixtures import Settings
 from rest_framework.test import APIClient
@@ -112,6 +114,8 @@ def test_run_now_creates_a_pending_request_listed_with_who_asked(project: Projec
     assert {"id", "rid", "status"} <= set(body)
     request = RunRequest.objects.get()
     assert str(request.rid) == body["rid"]
+    # Vigil's own rids are version 8: only pings with such a rid look for a request.
+    assert uuid.UUID(body["rid"]).version == 8
     assert request.requested_by == "test"  # the key's name
     listed = results(api.get(url_of(monitor, "run-requests/")))
     assert [(item["id"], item["status"], item["requested_by"]) for item in listed] == [
