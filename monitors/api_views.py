@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -37,6 +37,8 @@ from monitors.serializers import (
     ProjectUpdateSerializer,
 )
 from monitors.services import monitor_create, monitor_delete, monitor_pause, monitor_resume, monitor_update
+from triggers.serializers import NEW_SECRET_CONTEXT
+from triggers.services import trigger_set
 
 
 def key_project(request: Request) -> Project:
@@ -69,15 +71,26 @@ class MonitorViewSet(ProjectScopedMixin, viewsets.ModelViewSet[Monitor]):
             return Monitor.objects.none()
         project = key_project(self.request)
         if self.action != "list":
-            return monitors_for_project(project=project)
+            return monitors_for_project(project=project).select_related("trigger")
         filters = MonitorFilterSerializer(data=self.request.query_params)
         filters.is_valid(raise_exception=True)
-        return monitors_for_project(project=project, **filters.validated_data)
+        return monitors_for_project(project=project, **filters.validated_data).select_related("trigger")
+
+    def _set_trigger(self, serializer: serializers.BaseSerializer[Monitor], trigger: Any) -> None:
+        """The `trigger` field (triggers app): a URL trigger's secret is answered this once."""
+        assert serializer.instance is not None
+        secret = trigger_set(monitor=serializer.instance, spec=trigger)
+        if secret:
+            # The context is the dict DRF built for this serializer; the stubs type it read-only.
+            cast(dict[str, Any], serializer.context)[NEW_SECRET_CONTEXT] = secret
 
     def perform_create(self, serializer: serializers.BaseSerializer[Monitor]) -> None:
-        fields = serializer.validated_data
+        fields = dict(serializer.validated_data)
+        trigger = fields.pop("trigger", None)
         try:
-            serializer.instance = monitor_create(project=key_project(self.request), **fields)
+            with transaction.atomic():
+                serializer.instance = monitor_create(project=key_project(self.request), **fields)
+                self._set_trigger(serializer, trigger)
         except IntegrityError:
             # Another request took the slug or the ping uuid between validation and insert.
             ping_uuid = fields.get("ping_uuid")
@@ -89,8 +102,13 @@ class MonitorViewSet(ProjectScopedMixin, viewsets.ModelViewSet[Monitor]):
 
     def perform_update(self, serializer: serializers.BaseSerializer[Monitor]) -> None:
         assert serializer.instance is not None
+        fields = dict(serializer.validated_data)
+        trigger_given, trigger = "trigger" in fields, fields.pop("trigger", None)
         try:
-            serializer.instance = monitor_update(monitor=serializer.instance, **serializer.validated_data)
+            with transaction.atomic():
+                serializer.instance = monitor_update(monitor=serializer.instance, **fields)
+                if trigger_given:
+                    self._set_trigger(serializer, trigger)
         except IntegrityError:
             raise serializers.ValidationError(
                 {"slug": ["A monitor with this slug already exists."]}

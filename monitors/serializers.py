@@ -30,6 +30,7 @@ from monitors.projects import (
 from monitors.rules import RuleError, validate_rules
 from monitors.schedule import ScheduleError, parse_schedule
 from monitors.services import schedule_fields
+from triggers.serializers import TriggerField
 
 # \Z, not $: $ also matches before a final newline. (The schema shows it as $.)
 SLUG_PATTERN = r"\A[a-z0-9_-]+\Z"
@@ -196,6 +197,7 @@ class MonitorSerializer(serializers.ModelSerializer[Monitor]):
         help_text="0: only the failure that opens an incident notifies; N: also every Nth failure in a row "
         "while it stays open (3: the 1st, 3rd, 6th…).",
     )
+    trigger = TriggerField()
 
     class Meta:
         model = Monitor
@@ -224,6 +226,7 @@ class MonitorSerializer(serializers.ModelSerializer[Monitor]):
             "runbook_url",
             "ping_uuid",
             "notify_every_failures",
+            "trigger",
         ]
         read_only_fields = ["id", "status", "last_ping_at", "next_due_at", "last_duration_ms"]
         extra_kwargs = {"name": {"required": False}}

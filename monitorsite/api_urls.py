@@ -4,6 +4,7 @@ from rest_framework.routers import DefaultRouter
 
 from monitors.api_views import ApiKeyViewSet, MetricsView, MonitorViewSet, ProjectView, api_not_found
 from pings.api_views import MonitorPingList, MonitorRunList, MonitorStats, ProjectRunList
+from triggers.api import AgentClaim, MonitorRunNow, MonitorRunRequestList
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -17,6 +18,9 @@ urlpatterns = [
     path("monitors/<int:pk>/runs/", MonitorRunList.as_view(), name="monitor-runs"),
     path("monitors/<int:pk>/pings/", MonitorPingList.as_view(), name="monitor-pings"),
     path("monitors/<int:pk>/stats/", MonitorStats.as_view(), name="monitor-stats"),
+    path("monitors/<int:pk>/run/", MonitorRunNow.as_view(), name="monitor-run"),
+    path("monitors/<int:pk>/run-requests/", MonitorRunRequestList.as_view(), name="monitor-run-requests"),
+    path("agent/claim/", AgentClaim.as_view(), name="agent-claim"),
     path("runs/", ProjectRunList.as_view(), name="runs"),
     path("project/", ProjectView.as_view(), name="project"),
     path("metrics/", MetricsView.as_view(), name="metrics"),

@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "monitors",
     "pings",
     "alerts",
+    "triggers",
 ]
 
 MIDDLEWARE = [
@@ -162,6 +163,8 @@ CELERY_TASK_ROUTES = {
     "alerts.tasks.sweep": {"queue": HOUSEKEEPING_QUEUE},
     "alerts.delivery.tasks.dispatch_notifications": {"queue": HOUSEKEEPING_QUEUE},
     "alerts.delivery.tasks.schedule_reminders": {"queue": HOUSEKEEPING_QUEUE},
+    "triggers.tasks.dispatch_run_requests": {"queue": HOUSEKEEPING_QUEUE},
+    "triggers.tasks.expire_run_requests": {"queue": HOUSEKEEPING_QUEUE},
 }
 # Expiry below the period: a backlog of sweeps is dropped, not run late one after another.
 CELERY_BEAT_SCHEDULE = {
@@ -181,6 +184,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "alerts.delivery.tasks.schedule_reminders",
         "schedule": 60.0,
         "options": {"expires": 55},
+    },
+    # Run now: URL triggers are posted through the same kind of outbox as notifications.
+    "dispatch-run-requests": {
+        "task": "triggers.tasks.dispatch_run_requests",
+        "schedule": 1.0,
+        "options": {"expires": 5},
+    },
+    "expire-run-requests": {
+        "task": "triggers.tasks.expire_run_requests",
+        "schedule": 10.0,
+        "options": {"expires": 9},
     },
 }
 
@@ -221,6 +235,8 @@ SIGNIN_MAX_FAILURES = envint("SIGNIN_MAX_FAILURES", 5, minimum=1)
 SIGNIN_LOCKOUT_SECONDS = envint("SIGNIN_LOCKOUT_SECONDS", 15 * 60, minimum=0)
 # Seconds between the dashboard's refreshes while its tab is visible.
 DASHBOARD_REFRESH_SECONDS = envint("DASHBOARD_REFRESH_SECONDS", 5, minimum=1)
+# Run now: a request that no run has started from within this many seconds ends as expired.
+RUN_NOW_EXPIRY_SECONDS = envint("RUN_NOW_EXPIRY_SECONDS", 600, minimum=1)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -259,6 +275,8 @@ SPECTACULAR_SETTINGS = {
         "PingKindEnum": "pings.models.PingKind",
         "RunStatusEnum": "pings.models.RunStatus",
         "MaintenanceKindEnum": ["one_off", "recurring"],
+        "RunRequestStatusEnum": "triggers.models.RunRequestStatus",
+        "TriggerKindEnum": "triggers.models.TriggerKind",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -10,4 +10,5 @@ urlpatterns = [
     path("api/v1/", include("monitorsite.api_urls")),
     path("admin/", admin.site.urls),
     path("", include("monitors.urls")),
+    path("", include("triggers.urls")),
 ]

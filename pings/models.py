@@ -39,6 +39,9 @@ class Run(models.Model):
     overlap = models.BooleanField(default=False)
     # True when a person recorded or closed the run, not the job's own pings.
     manual = models.BooleanField(default=False)
+    # Who asked for it (Run now): a user's e-mail or an API key's name; null for scheduled runs.
+    # Nullable with no default, so the ping path's hand-written INSERT needs no change.
+    requested_by = models.CharField(max_length=254, null=True, blank=True)
     # The problem kind Vigil closed it with ("too_long"), when Vigil closed it.
     closed_reason = models.CharField(max_length=20, blank=True, default="")
 

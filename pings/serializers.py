@@ -29,6 +29,7 @@ class RunSerializer(serializers.ModelSerializer[Run]):
             "log",
             "log_truncated",
             "manual",
+            "requested_by",
         ]
 
 

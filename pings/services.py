@@ -63,6 +63,7 @@ from pings.fastpath import (
     write_ping_in_one_statement,
 )
 from pings.models import Ping, PingKind, Run, RunStatus
+from pings.signals import REQUESTED_RID_VERSION, run_reported
 
 # Open runs a finish reads (oldest first): enough for any catch-up, and an index range scan.
 OPEN_RUNS_READ = 100
@@ -101,6 +102,19 @@ def ping_record_by_id(*, monitor_id: int, ping: PingInput, now: datetime) -> boo
 
 
 def _record(lookup: MonitorLookup, ping: PingInput, now: datetime) -> bool:
+    recorded = _record_ping(lookup, ping, now)
+    if (
+        recorded
+        and ping.kind != PingKind.LOG
+        and ping.rid is not None
+        and ping.rid.version == REQUESTED_RID_VERSION
+    ):
+        # After the commit: the Run now request with this rid (triggers) marks its run manual.
+        run_reported.send(sender=Ping, rid=ping.rid, started=ping.kind == PingKind.START, at=now)
+    return recorded
+
+
+def _record_ping(lookup: MonitorLookup, ping: PingInput, now: datetime) -> bool:
     if connection.vendor != "postgresql" or ping.kind == PingKind.LOG:
         return _record_locked(lookup, ping, now, Attempt.LOCKED_PATH)
     # Threads of this process pinging one monitor take turns here rather than in PostgreSQL:

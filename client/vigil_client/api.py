@@ -166,6 +166,18 @@ class ApiClient:
         result: JsonDict = self.request("GET", f"monitors/{monitor_id}/stats/")
         return result
 
+    def run_now(self, monitor_id: Any) -> JsonDict:
+        """Run now: `{"id", "rid", "status": "pending", …}`; 409 when the monitor has no trigger."""
+        result: JsonDict = self.request("POST", f"monitors/{monitor_id}/run/")
+        return result
+
+    def claim_run_request(self, *, wait: float, slugs: list[str]) -> JsonDict | None:
+        """For `vigil agent`: the next Run now request for one of `slugs`, or None after `wait` seconds."""
+        result: JsonDict | None = self.request(
+            "GET", "agent/claim/", params={"wait": f"{wait:g}", "slugs": ",".join(slugs)}
+        )
+        return result
+
     def channels(self) -> list[JsonDict]:
         return self.list_all("channels/")
 

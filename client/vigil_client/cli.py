@@ -13,19 +13,18 @@ import socket
 import subprocess
 import sys
 import tempfile
+import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from vigil_client import __version__, beat, celery, crontab, monitors_file, runner, tables
+from vigil_client import __version__, agent, beat, celery, crontab, monitors_file, runner, tables
 from vigil_client.api import ApiClient, ApiError, JsonDict
-from vigil_client.joblog import JobLog
 from vigil_client.pings import (
     ConfigError,
     MetaValue,
     OnceWarner,
-    PingSession,
     PingTarget,
     parse_kind,
     parse_meta_pairs,
@@ -123,17 +122,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         # Still run the job: a monitoring mistake must not cost the job itself.
         warn(f"{exc}; running the command unmonitored")
         target = None
-    log = JobLog()
-    session = PingSession(target, Transport(budget), warn, on_body_limit=log.set_limit)
     argv = runner.shell_argv(command) if args.shell else command
-    # Lets the job send `vigil ping log --rid "$VIGIL_RID"` into the same run.
-    env = {**os.environ, "VIGIL_RID": session.rid}
-    session.start()  # In the background: the job starts now, whatever the server does.
-    status = runner.run_command(argv, log, env=env)
-    # The log is cut to the limit the start ping's answer tells, so that answer comes first.
-    session.wait_for_start()
-    session.finish(status, log.getvalue(), meta or None)
-    return status
+    rid = args.rid
+    if rid is not None:
+        try:
+            rid = str(uuid.UUID(rid))
+        except ValueError:
+            warn(f"--rid {rid!r} is not a uuid; the run gets a fresh one")
+            rid = None
+    return runner.run_monitored(target, argv, budget=budget, warn=warn, rid=rid, meta=meta or None)
 
 
 # ---- ping -----------------------------------------------------------------------------------
@@ -385,6 +382,51 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- trigger, agent ---------------------------------------------------------------------------
+
+
+def cmd_trigger(args: argparse.Namespace) -> int:
+    client = _api_client(args)
+    monitor = client.require_monitor(args.slug)
+    request = client.run_now(monitor["id"])
+    if args.json:
+        json.dump(request, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(
+            f"{args.slug}: run requested (request {request.get('id')}, rid {request.get('rid')}, "
+            f"{request.get('status')})\n"
+        )
+    return 0
+
+
+def cmd_agent(args: argparse.Namespace) -> int:
+    try:
+        specs = monitors_file.load_monitors_file(args.config)
+    except monitors_file.MonitorsFileError as exc:
+        raise UsageError(str(exc)) from None
+    commands = {spec.slug: spec.command for spec in specs if spec.command}
+    if not commands:
+        raise UsageError(
+            f"agent: {args.config} maps no monitor to a command (give a [[monitor]] a `command`)"
+        )
+    if not 0 <= args.wait <= 25:
+        raise UsageError("agent: --wait must be between 0 and 25 seconds")
+    client = _api_client(args)
+    ping_key = args.ping_key or _env("VIGIL_PING_KEY")
+    if not ping_key:
+        ping_key = str(client.project().get("ping_key") or "")
+    settings = agent.AgentSettings(
+        server=client.server,
+        api_key=client.api_key,
+        ping_key=ping_key,
+        commands=commands,
+        wait=args.wait,
+        timeout=_timeout(args),
+    )
+    return agent.serve(settings, once=args.once)
+
+
 # ---- apply ----------------------------------------------------------------------------------
 
 
@@ -542,6 +584,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run a command and report it: vigil run --url <ping url> -- <command> [args]",
     )
     p.add_argument("--shell", action="store_true", help="run the command through $SHELL -c (default /bin/sh)")
+    p.add_argument("--rid", help="the run id to report with (a Run now request's rid; default: a fresh one)")
     p.add_argument("command", nargs=argparse.REMAINDER, help="the command and its arguments, after --")
     p.set_defaults(handler=cmd_run)
 
@@ -615,6 +658,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--grace", help="grace for every monitor (default: one period, from 1 minute to 1 hour)")
     p.add_argument("--json", action="store_true", help="print the entries as JSON")
     p.set_defaults(handler=cmd_celery)
+
+    p = sub.add_parser("trigger", parents=[common, api], help="ask for a run of a monitor now (Run now)")
+    p.add_argument("slug")
+    p.add_argument("--json", action="store_true", help="print the API's JSON")
+    p.set_defaults(handler=cmd_trigger)
+
+    p = sub.add_parser(
+        "agent",
+        parents=[common, api],
+        help="wait for Run now requests and run the mapped commands (outbound only)",
+        description="Long-polls Vigil with a project API key; a request for a monitor whose [[monitor]] "
+        "table in the file has a `command` runs it as `vigil run` does, with the request's rid.",
+    )
+    p.add_argument("--config", required=True, metavar="FILE", help="the monitors file (monitors.toml)")
+    p.add_argument("--ping-key", help="the project's ping key (default: $VIGIL_PING_KEY or the API's)")
+    p.add_argument(
+        "--wait", type=float, default=25.0, help="seconds each poll waits on the server (0-25, default 25)"
+    )
+    p.add_argument("--once", action="store_true", help="run one request, then exit with its exit status")
+    p.set_defaults(handler=cmd_agent)
 
     p = sub.add_parser("apply", parents=[common, api], help="create/update monitors from a TOML file")
     p.add_argument("file", help="monitors.toml")

@@ -9,6 +9,7 @@ whatever value the server has (so removing `description` does not clear it).
     timezone = "Europe/Berlin"
     grace = "30m"
     channels = ["ops-slack"]
+    command = "/usr/local/bin/backup --full"   # for `vigil agent` (Run now); not sent to Vigil
 
     [[monitor.rule]]
     field = "duration"              # seconds or "1h"; sent as duration_ms
@@ -31,7 +32,7 @@ from vigil_client.schedules import format_duration_short, parse_duration, schedu
 SLUG_RE = re.compile(r"[a-z0-9_-]{1,100}")
 MONITOR_KEYS = {
     "slug", "name", "schedule", "interval", "timezone", "grace", "max_duration", "description",
-    "tags", "failure_threshold", "recovery_threshold", "allow_overlap", "channels", "rule",
+    "tags", "failure_threshold", "recovery_threshold", "allow_overlap", "channels", "rule", "command",
 }  # fmt: skip
 RULE_KEYS = {"field", "op", "value"}
 # The file may write comparisons as symbols; the API takes these names (which work here too).
@@ -48,6 +49,8 @@ class MonitorSpec:
     slug: str
     fields: JsonDict  # API field name -> desired value; channels are resolved later.
     channel_names: list[str] | None = None
+    # What `vigil agent` runs for a Run now request: an argv, or one string for `sh -c`.
+    command: list[str] | None = None
 
 
 @dataclass
@@ -180,7 +183,18 @@ def _parse_monitor(table: Any) -> MonitorSpec:
         )
         for name in channel_names:
             _expect(name, str, "channels", "a list of channel names")
-    return MonitorSpec(slug, fields, channel_names)
+    return MonitorSpec(slug, fields, channel_names, _parse_command(table.get("command")))
+
+
+def _parse_command(value: Any) -> list[str] | None:
+    """`command = "sh words"` runs through /bin/sh -c; `command = ["prog", "arg"]` runs as is."""
+    if value is None:
+        return None
+    if isinstance(value, str) and value.strip():
+        return ["/bin/sh", "-c", value]
+    if isinstance(value, list) and value and all(isinstance(item, str) and item for item in value):
+        return list(value)
+    raise ValueError(f'command: expected a string or a list of strings like ["prog", "arg"], got {value!r}')
 
 
 def _parse_rule(rule: Any, n: int) -> JsonDict:

@@ -9,10 +9,12 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import FrameType
 
 from vigil_client.joblog import STDERR, STDOUT, JobLog
+from vigil_client.pings import Meta, PingSession, PingTarget
+from vigil_client.transport import Budget, Transport
 
 FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 # After the job exits, keep copying output while it still flows; stop once it has been
@@ -198,3 +200,28 @@ def _drain(pumps: list[_Pump]) -> None:
             return
         if [p.progress for p in pumps] == before:
             return
+
+
+def run_monitored(
+    target: PingTarget | None,
+    argv: Sequence[str],
+    *,
+    budget: Budget,
+    warn: Callable[[str], None],
+    rid: str | None = None,
+    meta: Meta | None = None,
+) -> int:
+    """`vigil run`: a start ping in the background, the job at once, then its result and log.
+
+    `rid` ties the run to a Run now request (`vigil agent`); otherwise a fresh one is made.
+    """
+    log = JobLog()
+    session = PingSession(target, Transport(budget), warn, rid=rid, on_body_limit=log.set_limit)
+    # Lets the job send `vigil ping log --rid "$VIGIL_RID"` into the same run.
+    env = {**os.environ, "VIGIL_RID": session.rid}
+    session.start()  # In the background: the job starts now, whatever the server does.
+    status = run_command(argv, log, env=env)
+    # The log is cut to the limit the start ping's answer tells, so that answer comes first.
+    session.wait_for_start()
+    session.finish(status, log.getvalue(), meta or None)
+    return status

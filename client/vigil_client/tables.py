@@ -112,7 +112,13 @@ def history_table(runs: Sequence[JsonDict]) -> str:
         )
     if not rows:
         return "No runs yet.\n"
-    return render_table(["STARTED", "FINISHED", "STATUS", "DURATION", "EXIT"], rows, right=[3, 4])
+    headers = ["STARTED", "FINISHED", "STATUS", "DURATION", "EXIT"]
+    if any(run.get("manual") for run in runs):
+        # Run now: who asked for each manual run.
+        headers.append("REQUESTED BY")
+        for row, run in zip(rows, runs, strict=True):
+            row.append(str(run.get("requested_by") or "manual") if run.get("manual") else EMPTY)
+    return render_table(headers, rows, right=[3, 4])
 
 
 def feed_table(runs: Sequence[JsonDict]) -> str:
@@ -135,7 +141,12 @@ def feed_table(runs: Sequence[JsonDict]) -> str:
         )
     if not rows:
         return "No runs.\n"
-    return render_table(["MONITOR", "STARTED", "FINISHED", "STATUS", "DURATION", "EXIT"], rows, right=[4, 5])
+    headers = ["MONITOR", "STARTED", "FINISHED", "STATUS", "DURATION", "EXIT"]
+    if any(run.get("manual") for run in runs):
+        headers.append("REQUESTED BY")
+        for row, run in zip(rows, runs, strict=True):
+            row.append(str(run.get("requested_by") or "manual") if run.get("manual") else EMPTY)
+    return render_table(headers, rows, right=[4, 5])
 
 
 def format_rate(rate: Any) -> str:

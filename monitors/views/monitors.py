@@ -31,6 +31,7 @@ from monitors.schedule import upcoming_due_times
 from monitors.schedule_words import schedule_in_words
 from monitors.state_rows import schedule_of
 from pings.selectors import duration_points, monitor_run_stats, recent_outcomes, run_history
+from triggers.selectors import run_now_panel
 
 TEMPLATE = "monitors/monitor_detail.html"
 LIVE_TARGET = "monitor-live"
@@ -152,4 +153,5 @@ def page_context(
         else [],
         "runbook_url": monitor.runbook_url if monitor.runbook_url.startswith(("https://", "http://")) else "",
         "pause_form": pause_form or PauseForm(),
+        "run_now": run_now_panel(monitor=monitor),
     }

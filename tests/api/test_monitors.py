@@ -41,6 +41,7 @@ MONITOR_FIELDS = {
     "keywords",
     "runbook_url",
     "notify_every_failures",
+    "trigger",
 }
 
 

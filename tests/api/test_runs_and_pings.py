@@ -27,6 +27,7 @@ RUN_FIELDS = {
     "log",
     "log_truncated",
     "manual",
+    "requested_by",
 }
 
 
@@ -52,6 +53,7 @@ def test_runs_newest_first_with_contract_fields(api: APIClient, monitor: Monitor
         "log": "boom",
         "log_truncated": False,
         "manual": False,
+        "requested_by": None,
     }
 
 

@@ -20,6 +20,9 @@ ENDPOINTS = {
     "/api/v1/monitors/{id}/runs/": {"get"},
     "/api/v1/monitors/{id}/pings/": {"get"},
     "/api/v1/monitors/{id}/stats/": {"get"},
+    "/api/v1/monitors/{id}/run/": {"post"},
+    "/api/v1/monitors/{id}/run-requests/": {"get"},
+    "/api/v1/agent/claim/": {"get"},
     "/api/v1/runs/": {"get"},
     "/api/v1/project/": {"get", "patch"},
     "/api/v1/metrics/": {"get"},
@@ -104,6 +107,7 @@ def test_lists_are_paginated_in_the_schema(schema: dict[str, Any]) -> None:
         "/api/v1/monitors/",
         "/api/v1/incidents/",
         "/api/v1/monitors/{id}/runs/",
+        "/api/v1/monitors/{id}/run-requests/",
         "/api/v1/runs/",
         "/api/v1/keys/",
     ):
