@@ -163,6 +163,9 @@ CELERY_TASK_ROUTES = {
     "alerts.delivery.tasks.dispatch_notifications": {"queue": HOUSEKEEPING_QUEUE},
     "alerts.delivery.tasks.schedule_reminders": {"queue": HOUSEKEEPING_QUEUE},
 }
+# Retention (pings.retention, alerts.retention) runs on the delivery queue, not housekeeping:
+# a pass of deletes must never hold up the next sweep.
+RETENTION_EVERY_SECONDS = 180.0
 # Expiry below the period: a backlog of sweeps is dropped, not run late one after another.
 CELERY_BEAT_SCHEDULE = {
     "sweep": {"task": "alerts.tasks.sweep", "schedule": 1.0, "options": {"expires": 5}},
@@ -182,6 +185,16 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    "prune-pings-and-runs": {
+        "task": "pings.tasks.prune_pings_and_runs",
+        "schedule": RETENTION_EVERY_SECONDS,
+        "options": {"expires": RETENTION_EVERY_SECONDS - 10},
+    },
+    "prune-deliveries": {
+        "task": "alerts.tasks.prune_deliveries",
+        "schedule": RETENTION_EVERY_SECONDS,
+        "options": {"expires": RETENTION_EVERY_SECONDS - 10},
+    },
 }
 
 EMAIL_HOST = envstr("EMAIL_HOST", "localhost")
@@ -195,6 +208,11 @@ DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "vigil@localhost")
 PING_BODY_LIMIT = envint("PING_BODY_LIMIT", 100_000, minimum=0)
 # Pings per monitor per minute; 0 turns the limit off.
 PING_RATE_LIMIT_PER_MINUTE = envint("PING_RATE_LIMIT_PER_MINUTE", 600, minimum=0)
+# Retention: the newest pings kept per monitor; runs and deliveries kept this many days (a
+# monitor's newest runs are kept whatever their age: pings.retention.RUNS_ALWAYS_KEPT).
+PING_RETENTION_COUNT = envint("PING_RETENTION_COUNT", 1000, minimum=1)
+RUN_RETENTION_DAYS = envint("RUN_RETENTION_DAYS", 90, minimum=1)
+DELIVERY_RETENTION_DAYS = envint("DELIVERY_RETENTION_DAYS", 90, minimum=1)
 WEBHOOKS_ALLOW_PRIVATE_IPS = envbool("WEBHOOKS_ALLOW_PRIVATE_IPS", False)
 APPRISE_ENABLED = envbool("APPRISE_ENABLED", False)
 # The sweeper is considered dead (and /healthz answers 503) past this age.
