@@ -396,9 +396,18 @@ class Vigil:
     def logs(self) -> str:
         return "\n".join(f"--- {process.name} ---\n{process.output()}" for process in self.processes)
 
-    def close(self) -> None:
-        for process in reversed(self.processes):
-            process.stop(timeout=10)
+    def close(self, timeout: float = 5) -> None:
+        """SIGTERM to every process at once, then SIGKILL to whatever is left after `timeout`."""
+        for process in self.processes:
+            if process.alive:
+                with suppress(ProcessLookupError):
+                    os.killpg(process.popen.pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for process in self.processes:
+            try:
+                process.popen.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 # --- HTTP ----------------------------------------------------------------------------------------
