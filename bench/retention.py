@@ -1,5 +1,6 @@
 """Retention's effect on the ping path: ping throughput and p99 without retention, with a
-retention pass running back to back (far more often than beat's every few minutes), and
+retention pass over every monitor (beat's daily one, pings.retention.pings_and_runs_prune)
+running back to back (far more often than beat runs any pass), and
 without again; the ratio is measured in one run, against one server.
 
     .venv/bin/python bench/retention.py [--seconds 15] [--monitors 100] [--backlog 2000]

@@ -7,6 +7,8 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from celery.schedules import crontab
+
 from monitorsite.env import (
     envbool,
     envchoice,
@@ -185,8 +187,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
-    "prune-pings-and-runs": {
-        "task": "pings.tasks.prune_pings_and_runs",
+    "prune-recent-pings": {
+        "task": "pings.tasks.prune_recent_pings",
         "schedule": RETENTION_EVERY_SECONDS,
         "options": {"expires": RETENTION_EVERY_SECONDS - 10},
     },
@@ -194,6 +196,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "alerts.tasks.prune_deliveries",
         "schedule": RETENTION_EVERY_SECONDS,
         "options": {"expires": RETENTION_EVERY_SECONDS - 10},
+    },
+    # A crontab, not an interval: it runs daily even when beat restarts more often than that.
+    "prune-pings-and-runs": {
+        "task": "pings.tasks.prune_pings_and_runs",
+        "schedule": crontab(hour=3, minute=17),
+        "options": {"expires": 3600},
     },
 }
 

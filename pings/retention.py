@@ -1,14 +1,17 @@
-"""Retention of pings and runs (a beat task, pings.tasks): per monitor, the newest
-`PING_RETENTION_COUNT` pings are kept, and runs younger than `RUN_RETENTION_DAYS`, with the
-newest `RUNS_ALWAYS_KEPT` of a monitor kept whatever their age (a monitor that runs once a
-quarter still shows its history). Open runs are never deleted.
+"""Retention of pings and runs: per monitor, the newest `PING_RETENTION_COUNT` pings are
+kept, and the runs that finished within `RUN_RETENTION_DAYS`, with the newest
+`RUNS_ALWAYS_KEPT` of a monitor kept whatever their age (a monitor that runs once a quarter
+still shows its history). Open runs are never deleted.
+
+Two beat tasks (pings.tasks): every few minutes the ping cap for the monitors pinged
+lately (only they can have gone over it: `last_ping_at`), and once a day both rules for
+every monitor (runs age by the day; and log pings, which leave `last_ping_at` alone).
 
 Deletes go by primary key, at most `BATCH_SIZE` rows a statement, each statement its own
 transaction: a pass never holds many locks, nor any lock for long, and the ping path (an
-INSERT of new rows) never waits on it. Each monitor costs one or two index probes when there
-is nothing to delete (`ping_monitor_newest` and `run_monitor_newest` read newest first), so
-a pass over 100,000 quiet monitors is cheap. Why batched deletes and not time partitions:
-README, "Retention".
+INSERT of new rows) never waits on it. A monitor with nothing to delete costs an index
+probe per rule (`ping_monitor_newest` and `run_monitor_newest` read newest first). Why
+batched deletes and not time partitions: README, "Retention".
 """
 
 from __future__ import annotations
@@ -30,7 +33,11 @@ BATCH_SIZE = 1000
 RUNS_ALWAYS_KEPT = 100
 # Monitors read per query while walking them in id order.
 MONITOR_PAGE = 500
-# A pass stops after this long; the next pass starts over, and what was pruned costs a probe.
+# The frequent pass looks at monitors pinged this long ago or later: several of its periods,
+# so a pass that was skipped or cut short is made up by the next.
+RECENTLY_PINGED = timedelta(minutes=15)
+# The frequent pass stops after this long (on a first deployment, with years of backlog);
+# the next one goes on, and a monitor already pruned costs it one probe.
 TIME_BUDGET_SECONDS = 120.0
 
 
@@ -42,28 +49,43 @@ class Pruned:
     complete: bool = True
 
 
-def pings_and_runs_prune(
-    *,
-    now: datetime | None = None,
-    batch_size: int = BATCH_SIZE,
-    time_budget: float = TIME_BUDGET_SECONDS,
+def recent_pings_prune(
+    *, now: datetime | None = None, batch_size: int = BATCH_SIZE, time_budget: float = TIME_BUDGET_SECONDS
 ) -> Pruned:
-    """One pass over every monitor; what it deleted."""
-    keep = settings.PING_RETENTION_COUNT
+    """The ping cap, for the monitors pinged within RECENTLY_PINGED."""
+    since = (now or timezone.now()) - RECENTLY_PINGED
+    return _prune(
+        Monitor.objects.filter(last_ping_at__gte=since),
+        runs_before=None,
+        batch_size=batch_size,
+        time_budget=time_budget,
+    )
+
+
+def pings_and_runs_prune(*, now: datetime | None = None, batch_size: int = BATCH_SIZE) -> Pruned:
+    """Both rules, for every monitor, to the end."""
     cutoff = (now or timezone.now()) - timedelta(days=settings.RUN_RETENTION_DAYS)
-    stop_at = time.monotonic() + time_budget
+    return _prune(Monitor.objects.all(), runs_before=cutoff, batch_size=batch_size, time_budget=None)
+
+
+def _prune(
+    monitors: QuerySet[Monitor], *, runs_before: datetime | None, batch_size: int, time_budget: float | None
+) -> Pruned:
+    keep = settings.PING_RETENTION_COUNT
+    stop_at = None if time_budget is None else time.monotonic() + time_budget
     pruned = Pruned()
     after = 0
     while True:
-        page = list(
-            Monitor.objects.filter(id__gt=after).order_by("id").values_list("id", flat=True)[:MONITOR_PAGE]
-        )
+        page = list(monitors.filter(id__gt=after).order_by("id").values_list("id", flat=True)[:MONITOR_PAGE])
         for monitor_id in page:
-            if time.monotonic() > stop_at:
+            if stop_at is not None and time.monotonic() > stop_at:
                 pruned.complete = False
                 return pruned
             pruned.pings += monitor_pings_prune(monitor_id=monitor_id, keep=keep, batch_size=batch_size)
-            pruned.runs += monitor_runs_prune(monitor_id=monitor_id, before=cutoff, batch_size=batch_size)
+            if runs_before is not None:
+                pruned.runs += monitor_runs_prune(
+                    monitor_id=monitor_id, before=runs_before, batch_size=batch_size
+                )
             pruned.monitors += 1
         if len(page) < MONITOR_PAGE:
             return pruned

@@ -1,6 +1,7 @@
 """Retention of pings and runs (pings.retention): a simulated month of pings through the real
-ping endpoint, pruned every six hours as beat would; the tables stay bounded, and the newest
-pings and a monitor's protected runs stay. Runs on SQLite and on PostgreSQL."""
+ping endpoint, with beat's two passes (the frequent one every six hours here, the daily one
+daily); the tables stay bounded, and the newest pings and a monitor's protected runs stay.
+Runs on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -13,8 +14,14 @@ from django.test import Client
 from alerts.models import Incident
 from monitors.models import Monitor, Project
 from pings.models import Ping, Run
-from pings.retention import RUNS_ALWAYS_KEPT, monitor_pings_prune, monitor_runs_prune
-from pings.tasks import prune_pings_and_runs
+from pings.retention import (
+    RUNS_ALWAYS_KEPT,
+    monitor_pings_prune,
+    monitor_runs_prune,
+    pings_and_runs_prune,
+    recent_pings_prune,
+)
+from pings.tasks import prune_pings_and_runs, prune_recent_pings
 from tests.clock import Clock
 from tests.factories import MonitorFactory
 
@@ -52,8 +59,10 @@ def test_a_month_of_pings_stays_bounded_and_keeps_the_newest(
                 ).status_code
                 == 200
             )
-        if hour % 6 == 0:  # beat's pass (every few minutes in production)
-            prune_pings_and_runs()
+        if hour % 6 == 0:  # beat's frequent pass (every few minutes in production)
+            prune_recent_pings()
+            if hour % 24 == 0:
+                prune_pings_and_runs()
             for monitor in (hourly, two_hourly):
                 assert Ping.objects.filter(monitor=monitor).count() <= KEEP_PINGS
             largest["pings"] = max(largest["pings"], Ping.objects.count())
@@ -62,7 +71,9 @@ def test_a_month_of_pings_stays_bounded_and_keeps_the_newest(
     # 720 + 360 + 3 pings and as many runs came in; the tables never held much more than the bounds.
     assert largest["pings"] <= 2 * KEEP_PINGS + 3
     week = RUN_DAYS * 24
-    assert largest["runs"] <= (week + 6) + RUNS_ALWAYS_KEPT + 3
+    # Runs are pruned daily: at most a day over a week of the hourly monitor, a day (12 runs)
+    # over its protected 100 for the two-hourly one, and the quiet one's 3.
+    assert largest["runs"] <= (week + 24) + (RUNS_ALWAYS_KEPT + 12) + 3
 
     # The newest pings stayed (ids grow with arrival).
     hourly_pings = ping_ids(hourly)
@@ -76,8 +87,8 @@ def test_a_month_of_pings_stays_bounded_and_keeps_the_newest(
     # newest 100 stay, the oldest of them two weeks old; the quiet monitor keeps its 3.
     cutoff = clock.now - timedelta(days=RUN_DAYS)
     hourly_runs = Run.objects.filter(monitor=hourly)
-    assert hourly_runs.filter(finished_at__lt=cutoff - timedelta(hours=6)).count() == 0
-    assert week <= hourly_runs.count() <= week + 6
+    assert hourly_runs.filter(finished_at__lt=cutoff).count() == 0
+    assert hourly_runs.count() == week + 1  # the one that finished exactly a week ago stays
     two_hourly_runs = list(Run.objects.filter(monitor=two_hourly).order_by("-finished_at"))
     assert len(two_hourly_runs) == RUNS_ALWAYS_KEPT
     assert two_hourly_runs[0].finished_at == clock.now
@@ -132,3 +143,22 @@ def test_an_open_run_is_never_pruned(client: Client, project: Project, clock: Cl
 
     assert monitor_runs_prune(monitor_id=monitor.id, before=clock.now) == 10
     assert Run.objects.filter(monitor=monitor, rid=open_rid, status="running").exists()
+
+
+def test_the_frequent_pass_looks_only_at_monitors_pinged_lately_and_the_daily_one_at_all(
+    client: Client, project: Project, clock: Clock, settings: Any
+) -> None:
+    settings.PING_RETENTION_COUNT = 5
+    idle = MonitorFactory.create(project=project)
+    busy = MonitorFactory.create(project=project)
+    for second in range(8):
+        clock.at(second)
+        for monitor in (idle, busy):
+            assert client.get(f"/ping/{monitor.ping_uuid}").status_code == 200
+    clock.at(HOUR)
+    assert client.get(f"/ping/{busy.ping_uuid}").status_code == 200
+
+    assert recent_pings_prune().pings == 4
+    assert (len(ping_ids(idle)), len(ping_ids(busy))) == (8, 5)
+    assert pings_and_runs_prune().pings == 3
+    assert (len(ping_ids(idle)), len(ping_ids(busy))) == (5, 5)
