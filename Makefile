@@ -6,7 +6,7 @@ PORT ?= 8000
 PYTEST_ARGS ?=
 SOAK_MINUTES ?= 30
 
-.PHONY: run test lint typecheck pytest bench-ping bench-sweep bench-pages bench-runs bench-slow-clients soak clean
+.PHONY: run test lint typecheck pytest bench bench-memory bench-retention bench-ping bench-sweep bench-pages bench-runs bench-slow-clients soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,16 @@ pytest: $(VENV)/.installed-dev
 	bash .ci/pytest-no-empty $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest
+
+# Every benchmark, one table (var/bench/table.md): bench/all.py; BENCH_ARGS="--quick" for a check.
+bench: $(VENV)/.installed-dev
+	$(BIN)/python bench/all.py $(BENCH_ARGS)
+
+bench-memory: $(VENV)/.installed-dev
+	$(BIN)/python bench/memory.py
+
+bench-retention: $(VENV)/.installed-dev
+	$(BIN)/python bench/retention.py
 
 bench-ping: $(VENV)/.installed-dev
 	bash bench/ping_throughput.sh

@@ -119,7 +119,9 @@ class Notification(models.Model):
                 fields=["next_attempt_at"],
                 name="notification_due",
                 condition=Q(status__in=["pending", "retrying"]),
-            )
+            ),
+            # Retention (alerts.retention) reads the oldest first.
+            models.Index(fields=["created_at"], name="notification_created"),
         ]
 
 

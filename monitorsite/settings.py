@@ -7,6 +7,8 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from celery.schedules import crontab
+
 from monitorsite.env import (
     envbool,
     envchoice,
@@ -166,6 +168,9 @@ CELERY_TASK_ROUTES = {
     "triggers.tasks.dispatch_run_requests": {"queue": HOUSEKEEPING_QUEUE},
     "triggers.tasks.expire_run_requests": {"queue": HOUSEKEEPING_QUEUE},
 }
+# Retention (pings.retention, alerts.retention) runs on the delivery queue, not housekeeping:
+# a pass of deletes must never hold up the next sweep.
+RETENTION_EVERY_SECONDS = 180.0
 # Expiry below the period: a backlog of sweeps is dropped, not run late one after another.
 CELERY_BEAT_SCHEDULE = {
     "sweep": {"task": "alerts.tasks.sweep", "schedule": 1.0, "options": {"expires": 5}},
@@ -196,6 +201,22 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 10.0,
         "options": {"expires": 9},
     },
+    "prune-recent-pings": {
+        "task": "pings.tasks.prune_recent_pings",
+        "schedule": RETENTION_EVERY_SECONDS,
+        "options": {"expires": RETENTION_EVERY_SECONDS - 10},
+    },
+    "prune-deliveries": {
+        "task": "alerts.tasks.prune_deliveries",
+        "schedule": RETENTION_EVERY_SECONDS,
+        "options": {"expires": RETENTION_EVERY_SECONDS - 10},
+    },
+    # A crontab, not an interval: it runs daily even when beat restarts more often than that.
+    "prune-pings-and-runs": {
+        "task": "pings.tasks.prune_pings_and_runs",
+        "schedule": crontab(hour=3, minute=17),
+        "options": {"expires": 3600},
+    },
 }
 
 EMAIL_HOST = envstr("EMAIL_HOST", "localhost")
@@ -209,6 +230,11 @@ DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "vigil@localhost")
 PING_BODY_LIMIT = envint("PING_BODY_LIMIT", 100_000, minimum=0)
 # Pings per monitor per minute; 0 turns the limit off.
 PING_RATE_LIMIT_PER_MINUTE = envint("PING_RATE_LIMIT_PER_MINUTE", 600, minimum=0)
+# Retention: the newest pings kept per monitor; runs and deliveries kept this many days (a
+# monitor's newest runs are kept whatever their age: pings.retention.RUNS_ALWAYS_KEPT).
+PING_RETENTION_COUNT = envint("PING_RETENTION_COUNT", 1000, minimum=1)
+RUN_RETENTION_DAYS = envint("RUN_RETENTION_DAYS", 90, minimum=1)
+DELIVERY_RETENTION_DAYS = envint("DELIVERY_RETENTION_DAYS", 90, minimum=1)
 WEBHOOKS_ALLOW_PRIVATE_IPS = envbool("WEBHOOKS_ALLOW_PRIVATE_IPS", False)
 APPRISE_ENABLED = envbool("APPRISE_ENABLED", False)
 # The sweeper is considered dead (and /healthz answers 503) past this age.

@@ -38,11 +38,12 @@ class Received:
 class HttpReceiver:
     """Answers each POST with the next scripted Reply (then 200), recording what it got."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
+        """`port`: 0 for any free one; a given one to come back where an earlier receiver was."""
         self.requests: list[Received] = []
         self._script: deque[Reply] = deque()
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}/hook"

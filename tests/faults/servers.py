@@ -372,12 +372,42 @@ class Vigil:
         """`celery -A monitorsite <args>`, e.g. ("worker", "-Q", "celery", "-P", "solo") or ("beat",)."""
         return self.start(name, [str(BIN / "celery"), "-A", "monitorsite", *args])
 
+    def start_worker(self, *queues: str, name: str = "worker") -> Process:
+        """A solo-pool worker (one task at a time, in the process SIGKILL ends) on `queues`
+        ("celery" delivers, "housekeeping" sweeps and dispatches), once it is ready."""
+        worker = self.start_celery(
+            "worker", "-Q", ",".join(queues), "-P", "solo", "-l", "INFO", "--without-gossip",
+            "--without-mingle", "--hostname", f"{name}-{len(self.processes)}@%h", name=name,
+        )  # fmt: skip
+
+        def ready() -> bool:
+            if not worker.alive:
+                raise ServerError(f"celery worker exited:\n{worker.output()}")
+            return " ready." in worker.log.read_text(errors="replace")
+
+        wait_until(ready, timeout=START_TIMEOUT_SECONDS, what="celery worker ready", interval=0.1)
+        return worker
+
+    def start_beat(self) -> Process:
+        """celery beat with a schedule file of its own (two beats may run side by side)."""
+        schedule = self.directory / f"beat-{len(self.processes)}.schedule"
+        return self.start_celery("beat", "-l", "INFO", "--schedule", str(schedule), name="beat")
+
     def logs(self) -> str:
         return "\n".join(f"--- {process.name} ---\n{process.output()}" for process in self.processes)
 
-    def close(self) -> None:
-        for process in reversed(self.processes):
-            process.stop(timeout=10)
+    def close(self, timeout: float = 5) -> None:
+        """SIGTERM to every process at once, then SIGKILL to whatever is left after `timeout`."""
+        for process in self.processes:
+            if process.alive:
+                with suppress(ProcessLookupError):
+                    os.killpg(process.popen.pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for process in self.processes:
+            try:
+                process.popen.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 # --- HTTP ----------------------------------------------------------------------------------------

@@ -9,59 +9,21 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import Counter
-from dataclasses import dataclass
 
 import pytest
 
-from tests.faults.servers import Answer, PostgresServer, Process, RedisServer, Vigil, http_request, wait_until
+from tests.faults.servers import Answer, PostgresServer, RedisServer, Vigil, wait_until
+from tests.faults.site import Site, site_open
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
-
-
-@dataclass
-class Site:
-    web: Process
-    api_key: str
-    monitor_id: int
-    ping_uuid: str
-    slug: str
-    ping_key: str
-    status_key: str
-    badge_key: str
-
-    def get(self, path: str, method: str = "GET", body: bytes = b"", api: bool = False) -> Answer:
-        headers = {"Authorization": f"Bearer {self.api_key}"} if api else {}
-        return http_request(self.web.base_url, method, path, body=body, headers=headers)
-
-    def api(self, method: str, path: str, payload: object | None = None) -> dict[str, object]:
-        body = json.dumps(payload).encode() if payload is not None else b""
-        headers = {"Authorization": f"Bearer {self.api_key}", "Content-Type": "application/json"}
-        answer = http_request(self.web.base_url, method, f"/api/v1/{path}", body=body, headers=headers)
-        assert answer.status < 300, (answer.status, answer.text())
-        return dict(json.loads(answer.body))
-
-    def stored_pings(self) -> int:
-        return int(self.api("GET", f"monitors/{self.monitor_id}/pings/")["count"])  # type: ignore[call-overload]
 
 
 @pytest.fixture
 def site(postgres: PostgresServer, redis: RedisServer, vigil: Vigil, api_key: str) -> Site:
     vigil.configure(database_url=postgres.url(), redis_url=redis.url())
-    web = vigil.start_web(workers=2)
-    partial = Site(web, api_key, 0, "", "", "", "", "")
-    monitor = partial.api("POST", "monitors/", {"name": "Nightly backup", "slug": "nightly-backup"})
-    project = partial.api("GET", "project/")
-    return Site(
-        web=web,
-        api_key=api_key,
-        monitor_id=int(monitor["id"]),  # type: ignore[call-overload]
-        ping_uuid=str(monitor["ping_url"]).rsplit("/", 1)[-1],
-        slug="nightly-backup",
-        ping_key=str(project["ping_key"]),
-        status_key=str(project["status_key"]),
-        badge_key=str(project["badge_key"]),
-    )
+    return site_open(vigil.start_web(workers=2), api_key)
 
 
 def ping_urls(site: Site) -> list[tuple[str, str]]:
@@ -166,4 +128,54 @@ def test_pings_through_a_restart_are_answered_200_or_503_and_every_200_is_stored
 
     assert set(statuses) <= {200, 503}, statuses
     assert site.stored_pings() == statuses[200]
+    assert "Internal Server Error" not in vigil.logs()
+
+
+OUTAGE_SECONDS = 10
+
+
+def test_pings_through_a_ten_second_stop_get_a_short_503_and_every_200_is_stored(
+    postgres: PostgresServer, site: Site, vigil: Vigil
+) -> None:
+    statuses: Counter[int] = Counter()
+    refusals: list[Answer] = []
+    stop = threading.Event()
+
+    def steady_pings() -> None:
+        while not stop.is_set():
+            try:
+                answer = site.get(f"/ping/{site.ping_uuid}", "POST", body=b"steady")
+            except OSError:
+                statuses[0] += 1  # no answer at all: counted, and must not happen
+                continue
+            statuses[answer.status] += 1
+            if answer.status != 200 and len(refusals) < 50:
+                refusals.append(answer)
+
+    senders = [threading.Thread(target=steady_pings) for _ in range(2)]
+    for sender in senders:
+        sender.start()
+    try:
+        wait_until(lambda: statuses[200] >= 20, timeout=30, what="pings before the stop")
+        postgres.stop()
+        stopped_at = time.monotonic()
+        health = json.loads(site.get("/healthz").body)
+        wait_until(lambda: statuses[503] >= 20, timeout=OUTAGE_SECONDS, what="503s during the stop")
+        # The stop lasts its ten seconds whatever the load does meanwhile.
+        time.sleep(max(0.0, stopped_at + OUTAGE_SECONDS - time.monotonic()))
+        postgres.start()
+        before = statuses[200]
+        wait_until(lambda: statuses[200] >= before + 20, timeout=30, what="pings after the stop")
+    finally:
+        stop.set()
+        for sender in senders:
+            sender.join()
+
+    assert (health["status"], health["database"]) == ("error", "error")
+    assert health["reason"].startswith("database: ")
+    assert set(statuses) == {200, 503}, statuses
+    for answer in refusals:
+        assert_short_text_503(answer, "a ping during the stop")
+    assert site.stored_pings() == statuses[200]
+    assert json.loads(site.get("/healthz").body)["database"] == "ok"
     assert "Internal Server Error" not in vigil.logs()
