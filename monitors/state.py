@@ -88,6 +88,8 @@ class Config:
     allow_overlap: bool = False
     rules: Sequence[dict[str, Any]] = ()
     notify_every_failures: int = 0
+    # A start or finish ping to a paused monitor resumes it (Healthchecks' default; ours is manual).
+    resume_on_ping: bool = False
 
     @property
     def grace(self) -> timedelta:
@@ -409,7 +411,7 @@ def slow_threshold(state: MonitorState) -> int | None:
 
 
 def _start(state: MonitorState, event: Start, context: Context) -> Transition:
-    step = _Step(state, event.at, context, event.open_runs)
+    step = _Step(_resumed_by_ping(state, event.at), event.at, context, event.open_runs)
     _time_passes(step)
     current = step.state
     if event.rid is not None and step.open_with_rid(event.rid) is not None:
@@ -429,7 +431,7 @@ def _start(state: MonitorState, event: Start, context: Context) -> Transition:
 
 
 def _finish(state: MonitorState, event: Finish, context: Context) -> Transition:
-    step = _Step(state, event.at, context, event.open_runs)
+    step = _Step(_resumed_by_ping(state, event.at), event.at, context, event.open_runs)
     _time_passes(step)
     closes = step.closed_by(event.rid)
     duration_ms = None if closes is None else _milliseconds(event.at - closes.started_at)
@@ -499,6 +501,11 @@ def _resumed(state: MonitorState, at: datetime) -> MonitorState:
         window_start=at,
         next_due_at=next_due(state.config.schedule, at),
     )
+
+
+def _resumed_by_ping(state: MonitorState, at: datetime) -> MonitorState:
+    """`resume_on_ping`: the ping resumes a paused monitor as a manual resume would, then counts."""
+    return _resumed(state, at) if state.paused and state.config.resume_on_ping else state
 
 
 # --- time ----------------------------------------------------------------------------------

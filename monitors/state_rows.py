@@ -25,6 +25,7 @@ CONFIG_COLUMNS = (
     "allow_overlap",
     "rules",
     "notify_every_failures",
+    "resume_on_ping",
 )
 # MonitorState field -> column, where the names differ.
 _RENAMED = {"held": "held_problem"}
@@ -69,6 +70,7 @@ def config_of(monitor: Monitor) -> Config:
         allow_overlap=monitor.allow_overlap,
         rules=list(monitor.rules or []),
         notify_every_failures=monitor.notify_every_failures,
+        resume_on_ping=monitor.resume_on_ping,
     )
 
 

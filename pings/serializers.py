@@ -48,6 +48,7 @@ class PingSerializer(serializers.ModelSerializer[Ping]):
             "run",
             "body",
             "body_truncated",
+            "note",
         ]
 
 
