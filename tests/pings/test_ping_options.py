@@ -10,7 +10,7 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from monitors.models import Monitor, MonitorStatus, PingMethods
+from monitors.models import Monitor, MonitorStatus, PingMethods, Project
 from monitors.services import monitor_pause
 from pings.models import Ping, PingKind, Run, RunStatus
 from tests.conftest import results
@@ -47,7 +47,7 @@ def run_statuses(monitor: Monitor) -> list[str]:
     ],
 )
 def test_a_keyword_decides_what_a_success_ping_counts_as_whatever_its_case(
-    client: Client, project: object, body: str, kind: PingKind, runs: list[str], status: str
+    client: Client, project: Project, body: str, kind: PingKind, runs: list[str], status: str
 ) -> None:
     monitor = MonitorFactory.create(project=project, keywords=HC_KEYWORDS)
     response = client.post(url(monitor), body, content_type="text/plain")
@@ -59,7 +59,7 @@ def test_a_keyword_decides_what_a_success_ping_counts_as_whatever_its_case(
 
 
 def test_a_failure_keyword_fails_an_exit_status_0_and_the_ping_says_why(
-    client: Client, project: object
+    client: Client, project: Project
 ) -> None:
     monitor = MonitorFactory.create(project=project, keywords={"failure": ["Traceback"]})
     client.post(url(monitor, "/0"), "Traceback (most recent call last):", content_type="text/plain")
@@ -69,7 +69,7 @@ def test_a_failure_keyword_fails_an_exit_status_0_and_the_ping_says_why(
 
 
 def test_with_success_keywords_a_body_holding_none_is_ignored_and_changes_nothing(
-    client: Client, project: object
+    client: Client, project: Project
 ) -> None:
     monitor = MonitorFactory.create(project=project, keywords=HC_KEYWORDS)
     before = Monitor.objects.get(id=monitor.id)
@@ -88,7 +88,7 @@ def test_with_success_keywords_a_body_holding_none_is_ignored_and_changes_nothin
 
 
 def test_without_success_keywords_an_unmatched_body_is_still_a_success(
-    client: Client, project: object
+    client: Client, project: Project
 ) -> None:
     monitor = MonitorFactory.create(project=project, keywords={"failure": ["error"]})
     client.post(url(monitor), "all quiet", content_type="text/plain")
@@ -96,7 +96,7 @@ def test_without_success_keywords_an_unmatched_body_is_still_a_success(
     assert run_statuses(monitor) == [RunStatus.SUCCESS]
 
 
-def test_keywords_read_the_log_of_a_json_envelope(client: Client, project: object) -> None:
+def test_keywords_read_the_log_of_a_json_envelope(client: Client, project: Project) -> None:
     monitor = MonitorFactory.create(project=project, keywords=HC_KEYWORDS)
     client.post(
         url(monitor), {"meta": {"rows": 3}, "log": "an ERROR occurred"}, content_type="application/json"
@@ -109,7 +109,7 @@ def test_keywords_read_the_log_of_a_json_envelope(client: Client, project: objec
 
 @pytest.mark.parametrize("method", ["get", "head"])
 def test_get_and_head_to_a_post_only_monitor_are_answered_and_ignored(
-    client: Client, api: APIClient, project: object, method: str
+    client: Client, api: APIClient, project: Project, method: str
 ) -> None:
     monitor = MonitorFactory.create(project=project, methods=PingMethods.POST)
     response = getattr(client, method)(url(monitor))
@@ -123,7 +123,7 @@ def test_get_and_head_to_a_post_only_monitor_are_answered_and_ignored(
     ]
 
 
-def test_a_post_to_a_post_only_monitor_counts(client: Client, project: object) -> None:
+def test_a_post_to_a_post_only_monitor_counts(client: Client, project: Project) -> None:
     monitor = MonitorFactory.create(project=project, methods=PingMethods.POST)
     client.post(url(monitor, "/fail"))
     client.put(url(monitor))
@@ -131,16 +131,16 @@ def test_a_post_to_a_post_only_monitor_counts(client: Client, project: object) -
     assert last_ping(monitor).note == ""
 
 
-def test_a_log_ping_by_get_to_a_post_only_monitor_is_ignored_too(client: Client, project: object) -> None:
+def test_a_log_ping_by_get_to_a_post_only_monitor_is_ignored_too(client: Client, project: Project) -> None:
     monitor = MonitorFactory.create(project=project, methods=PingMethods.POST)
     client.get(url(monitor, "/log"))
     assert last_ping(monitor).kind == PingKind.IGNORED
 
 
-def test_the_monitor_page_shows_ignored_pings_as_ignored(client: Client, project: object) -> None:
+def test_the_monitor_page_shows_ignored_pings_as_ignored(client: Client, project: Project) -> None:
     monitor = MonitorFactory.create(project=project, methods=PingMethods.POST)
     client.get(url(monitor))
-    client.force_login(member(project))  # type: ignore[arg-type]
+    client.force_login(member(project))
     page = client.get(f"/monitors/{monitor.id}/").content.decode()
     assert "ignored: GET to a POST-only monitor" in page
 
@@ -150,7 +150,7 @@ def test_the_monitor_page_shows_ignored_pings_as_ignored(client: Client, project
 
 @pytest.mark.parametrize(("resume_on_ping", "resumed"), [(True, True), (False, False)])
 def test_a_ping_resumes_a_paused_monitor_only_with_resume_on_ping(
-    client: Client, project: object, resume_on_ping: bool, resumed: bool
+    client: Client, project: Project, resume_on_ping: bool, resumed: bool
 ) -> None:
     monitor = MonitorFactory.create(project=project, resume_on_ping=resume_on_ping)
     monitor_pause(monitor=monitor, now=timezone.now() - timedelta(minutes=5))
@@ -162,7 +162,7 @@ def test_a_ping_resumes_a_paused_monitor_only_with_resume_on_ping(
     assert run_statuses(monitor) == [RunStatus.FAILED]
 
 
-def test_an_ignored_ping_does_not_resume(client: Client, project: object) -> None:
+def test_an_ignored_ping_does_not_resume(client: Client, project: Project) -> None:
     monitor = MonitorFactory.create(project=project, resume_on_ping=True, methods=PingMethods.POST)
     monitor_pause(monitor=monitor)
     client.get(url(monitor))

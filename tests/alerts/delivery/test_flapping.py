@@ -86,7 +86,7 @@ def test_a_flapping_monitor_is_held_then_summarised_once_to_every_channel(
     assert events(flappy) == (["problem"] * 3 + ["recovered"] * 3) * 2 + ["problem"] * 3
     api = make_client(project)
     assert api.get(f"/api/v1/monitors/{flappy.id}/").json()["flapping"] is True
-    client.force_login(member(project))  # type: ignore[arg-type]
+    client.force_login(member(project))
     assert ">flapping</span>" in client.get(f"/monitors/{flappy.id}/").content.decode()
 
     # Stable since the last recovery (420 s): nothing until the window has passed.
