@@ -41,6 +41,8 @@ MONITOR_FIELDS = {
     "keywords",
     "runbook_url",
     "notify_every_failures",
+    # Read-only: held notifications while incidents keep opening (issue 15).
+    "flapping",
 }
 
 
