@@ -4,6 +4,10 @@ One writer for the ping path (one monitor) and the sweeper (a batch): a few stat
 call whatever the batch holds. The unique (incident, channel, event, sequence) constraint makes
 each notification exactly-once: `sequence` is 0 for the problem that opens an incident and for
 its recovery, and the repeat's number for notify_every_failures repeats.
+
+While a monitor is flapping its incidents are still written, but their problem and recovery
+notifications are held (monitors.state counts them); the one `flapping_summary` that follows
+is attached to the monitor's latest incident with sequence 0, so it too is written once.
 """
 
 from __future__ import annotations
@@ -15,11 +19,13 @@ from datetime import datetime
 from typing import Any
 
 from alerts.models import Channel, Incident, Notification, NotificationEvent
-from alerts.payloads import event_payload
+from alerts.payloads import event_payload, flap_block
 from monitors.models import Monitor, MonitorStatus
 from monitors.state import (
     INCIDENT_EFFECTS,
     Effect,
+    Flap,
+    FlapSummary,
     IncidentJoined,
     IncidentOpened,
     IncidentResolved,
@@ -46,7 +52,9 @@ class IncidentWork:
     @property
     def notifies(self) -> bool:
         return any(
-            isinstance(effect, IncidentOpened | ProblemRepeated | IncidentResolved) for effect in self.effects
+            isinstance(effect, ProblemRepeated | FlapSummary)
+            or (isinstance(effect, IncidentOpened | IncidentResolved) and effect.notify)
+            for effect in self.effects
         )
 
     @property
@@ -83,6 +91,9 @@ def incidents_write(
         current |= {
             i.monitor_id: i for i in Incident.objects.filter(monitor_id__in=missing, resolved_at__isnull=True)
         }
+    latest = _latest_incidents(
+        [w.monitor.id for w in batch if any(isinstance(e, FlapSummary) for e in w.effects)], current
+    )
     channels = _channel_ids([w.monitor.id for w in batch if w.notifies])
 
     created: list[Incident] = []
@@ -94,7 +105,18 @@ def incidents_write(
             if isinstance(effect, IncidentOpened):
                 incident = _opened(work, effect)
                 created.append(incident)
-                pending.append(_notice(work, incident, effect.problem, effect.at, sequence=0))
+                if effect.notify:
+                    notice = _notice(work, incident, effect.problem, effect.at, sequence=0)
+                    if effect.starts_flapping:
+                        notice.payload["flapping"] = flap_block(
+                            Flap(since=effect.at, last_change_at=effect.at)
+                        )
+                    pending.append(notice)
+                continue
+            if isinstance(effect, FlapSummary):
+                summarised = incident or latest.get(work.monitor.id)
+                if summarised is not None:
+                    pending.append(_flap_notice(work, summarised, effect))
                 continue
             if incident is None or not isinstance(effect, INCIDENT_EFFECTS):
                 # Nothing open to join or resolve (the row and the incidents disagreed): skip it.
@@ -114,7 +136,10 @@ def incidents_write(
                 incident.resolved_at = effect.at
                 incident.resolved_reason = effect.reason
                 _log(incident, effect.at, f"resolved: {effect.reason}")
-                pending.append(_notice(work, incident, None, effect.at, 0, run=work.runs.get(effect.run)))
+                if effect.notify:
+                    pending.append(_notice(work, incident, None, effect.at, 0, run=work.runs.get(effect.run)))
+                else:
+                    _log(incident, effect.at, "recovery notification held: the monitor is flapping")
             if incident.pk is not None:
                 changed[incident.pk] = incident
             if isinstance(effect, IncidentResolved):
@@ -154,6 +179,32 @@ def _channel_ids(monitor_ids: list[int]) -> dict[int, list[int]]:
     return channels
 
 
+def _latest_incidents(monitor_ids: list[int], current: Mapping[int, Incident]) -> dict[int, Incident]:
+    """The latest incident of each monitor with none open (flapping summaries are rare: a query each)."""
+    latest: dict[int, Incident] = {}
+    for monitor_id in monitor_ids:
+        if monitor_id in current:
+            continue
+        found = Incident.objects.filter(monitor_id=monitor_id).order_by("-opened_at", "-id").first()
+        if found is not None:
+            latest[monitor_id] = found
+    return latest
+
+
+def _flap_notice(work: IncidentWork, incident: Incident, effect: FlapSummary) -> _Pending:
+    payload = event_payload(
+        event=NotificationEvent.FLAPPING_SUMMARY,
+        monitor=work.monitor,
+        incident=incident,
+        run=None,
+        occurred_at=effect.at,
+        problem=None,
+    )
+    payload["monitor"]["status"] = work.status
+    payload["flapping"] = flap_block(effect.flap)
+    return _Pending(incident, work.monitor.id, NotificationEvent.FLAPPING_SUMMARY, 0, effect.at, payload)
+
+
 def _opened(work: IncidentWork, effect: IncidentOpened) -> Incident:
     problem = effect.problem
     incident = Incident(
@@ -168,6 +219,8 @@ def _opened(work: IncidentWork, effect: IncidentOpened) -> Incident:
     _log(incident, effect.at, f"opened: {problem.detail}")
     if problem.note:
         _log(incident, effect.at, problem.note)
+    if not effect.notify:
+        _log(incident, effect.at, "problem notification held: the monitor is flapping")
     return incident
 
 

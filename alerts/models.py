@@ -80,6 +80,8 @@ class NotificationEvent(models.TextChoices):
     PROBLEM = "problem"
     RECOVERED = "recovered"
     REMINDER = "reminder"
+    # A flapping monitor became stable: what was held back, in one notification.
+    FLAPPING_SUMMARY = "flapping_summary"
     TEST = "test"
 
 
@@ -95,7 +97,7 @@ class Notification(models.Model):
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="notifications")
     channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="notifications")
-    event = models.CharField(max_length=10, choices=NotificationEvent.choices)
+    event = models.CharField(max_length=20, choices=NotificationEvent.choices)
     # Distinguishes reminders of one incident; 0 for problem and recovered.
     sequence = models.IntegerField(default=0)
     # The same for every attempt, so receivers can deduplicate (webhook-id).

@@ -9,6 +9,7 @@ from django.conf import settings
 
 from alerts.models import Incident
 from monitors.models import Monitor
+from monitors.state import Flap, HeldNotice
 from pings.models import Run
 
 # The log tail carried in events; senders may cut it further.
@@ -92,6 +93,26 @@ def event_payload(
         "incident": incident_block(incident),
         "repeat": repeat,
     }
+
+
+def flap_block(flap: Flap) -> dict[str, Any]:
+    """A flapping monitor: since when, how long it must stay stable (FLAP_WINDOW_SECONDS), and
+    what was held back: counts, and the first and last held notification."""
+    return {
+        "since": _iso(flap.since),
+        "stable_for_seconds": settings.FLAP_WINDOW_SECONDS,
+        "problems_held": flap.problems,
+        "recoveries_held": flap.recoveries,
+        "first": _notice_block(flap.first),
+        "last": _notice_block(flap.last),
+    }
+
+
+def _notice_block(notice: HeldNotice | None) -> dict[str, Any] | None:
+    if notice is None:
+        return None
+    problem = {"kind": notice.kind, "detail": notice.detail} if notice.event == "problem" else None
+    return {"event": notice.event, "at": _iso(notice.at), "problem": problem}
 
 
 def test_payload(occurred_at: datetime) -> dict[str, Any]:

@@ -140,6 +140,10 @@ class Monitor(models.Model):
     repeats_notified = models.IntegerField(default=0)
     # The latest successful durations, oldest first: what `slow` is judged against.
     recent_durations_ms = models.JSONField(default=list, blank=True)
+    # When the latest incidents opened (ISO 8601, oldest first): what flapping is judged by.
+    recent_opens = models.JSONField(default=list, blank=True)
+    # While flapping: since when, and the notifications held back (monitors.state.Flap).
+    flap = models.JSONField(null=True, blank=True)
     # Bumped by every write to the state columns; the ping path's one-statement write compares it.
     revision = models.BigIntegerField(default=0)
     # Sweeps of this monitor that raised in a row, and the last error: it is retried with backoff.
@@ -160,6 +164,10 @@ class Monitor(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def flapping(self) -> bool:
+        return self.flap is not None
 
     @property
     def ping_url(self) -> str:

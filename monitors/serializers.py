@@ -188,6 +188,11 @@ class MonitorSerializer(serializers.ModelSerializer[Monitor]):
         allow_blank=True,
         validators=[URLValidator(schemes=["http", "https"], message="An http or https URL.")],
     )
+    flapping = serializers.BooleanField(
+        read_only=True,
+        help_text="Incidents opened 3 times within FLAP_WINDOW_SECONDS: problem and recovery "
+        "notifications are held until it has been stable that long, then summarised once.",
+    )
     # Only on create, to keep a ping URL from another service; never read back (a secret).
     ping_uuid = PingUuidField(required=False, write_only=True)
     notify_every_failures = serializers.IntegerField(
@@ -227,6 +232,7 @@ class MonitorSerializer(serializers.ModelSerializer[Monitor]):
             "ping_uuid",
             "notify_every_failures",
             "trigger",
+            "flapping",
         ]
         read_only_fields = ["id", "status", "last_ping_at", "next_due_at", "last_duration_ms"]
         extra_kwargs = {"name": {"required": False}}

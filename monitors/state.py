@@ -63,6 +63,8 @@ RunRef = int | Literal["ping"] | None
 
 # A sweeper that was down for days must not walk millions of interval windows one by one.
 MAX_MISSED_WINDOWS_PER_TICK = 1000
+# Incidents opened within the flap window that make a monitor flapping.
+FLAP_OPENS = 3
 
 
 class ContextNeeded(Exception):
@@ -88,6 +90,11 @@ class Config:
     allow_overlap: bool = False
     rules: Sequence[dict[str, Any]] = ()
     notify_every_failures: int = 0
+    # A start or finish ping to a paused monitor resumes it (Healthchecks' default; ours is manual).
+    resume_on_ping: bool = False
+    # FLAP_OPENS incident openings within this many seconds make the monitor flapping (a
+    # setting, FLAP_WINDOW_SECONDS, not per monitor); as long again without one ends it.
+    flap_window_seconds: int = 900
 
     @property
     def grace(self) -> timedelta:
@@ -100,6 +107,40 @@ class Held:
 
     kind: ProblemKind
     detail: str
+
+
+@dataclass(frozen=True)
+class HeldNotice:
+    """A notification held back while flapping: what it would have said."""
+
+    event: Literal["problem", "recovered"]
+    at: datetime
+    kind: ProblemKind | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Flap:
+    """A flapping monitor: its problem and recovery notifications are held, and summarised once
+    no incident has opened or resolved for the flap window."""
+
+    since: datetime
+    # The last incident opened or resolved: stable once the window has passed since.
+    last_change_at: datetime
+    problems: int = 0
+    recoveries: int = 0
+    first: HeldNotice | None = None
+    last: HeldNotice | None = None
+
+    def holding(self, notice: HeldNotice, *, change: bool) -> Flap:
+        return replace(
+            self,
+            last_change_at=notice.at if change else self.last_change_at,
+            problems=self.problems + (notice.event == "problem"),
+            recoveries=self.recoveries + (notice.event == "recovered"),
+            first=self.first or notice,
+            last=notice,
+        )
 
 
 @dataclass(frozen=True)
@@ -129,6 +170,10 @@ class MonitorState:
     repeats_notified: int = 0
     # The latest successful durations, oldest first: the window `slow` is judged against.
     recent_durations_ms: tuple[int, ...] = ()
+    # When the latest incidents opened (at most FLAP_OPENS - 1 of them), oldest first.
+    recent_opens: tuple[datetime, ...] = ()
+    # Set while the monitor is flapping.
+    flap: Flap | None = None
 
 
 # --- events --------------------------------------------------------------------------------
@@ -256,6 +301,10 @@ class RunTimedOut:
 class IncidentOpened:
     problem: Problem
     at: datetime
+    # False while flapping: recorded, its notification held for the summary.
+    notify: bool = True
+    # This opening made the monitor flapping: its notification says that what follows is held.
+    starts_flapping: bool = False
 
 
 @dataclass(frozen=True)
@@ -281,6 +330,15 @@ class IncidentResolved:
     at: datetime
     run: RunRef
     reason: str
+    notify: bool = True
+
+
+@dataclass(frozen=True)
+class FlapSummary:
+    """The flapping monitor has been stable for the flap window: one notification for what was held."""
+
+    at: datetime
+    flap: Flap
 
 
 Effect = (
@@ -291,8 +349,9 @@ Effect = (
     | IncidentJoined
     | ProblemRepeated
     | IncidentResolved
+    | FlapSummary
 )
-INCIDENT_EFFECTS: Final = (IncidentOpened, IncidentJoined, ProblemRepeated, IncidentResolved)
+INCIDENT_EFFECTS: Final = (IncidentOpened, IncidentJoined, ProblemRepeated, IncidentResolved, FlapSummary)
 
 
 @dataclass(frozen=True)
@@ -366,9 +425,10 @@ def deadline_of(state: MonitorState, at: datetime, context: Context) -> datetime
     Context the caller did not load makes the answer `at` (look now) where it matters: the
     sweeper then decides with everything loaded.
     """
+    flap_end = None if state.flap is None else flap_ends_at(state)
     if state.paused:
-        return state.paused_until
-    candidates = []
+        return min((d for d in (state.paused_until, flap_end) if d is not None), default=None)
+    candidates = [] if flap_end is None else [flap_end]
     if state.open_runs:
         # While a run is open its window is never missed.
         if state.running_since is None:
@@ -400,6 +460,13 @@ def too_long_at(config: Config, next_due_at: datetime | None, started_at: dateti
     return due + config.grace
 
 
+def flap_ends_at(state: MonitorState) -> datetime | None:
+    """When a flapping monitor counts as stable (its held notifications summarised then)."""
+    if state.flap is None:
+        return None
+    return state.flap.last_change_at + timedelta(seconds=state.config.flap_window_seconds)
+
+
 def slow_threshold(state: MonitorState) -> int | None:
     """The duration above which the next successful run is `slow` (ms), once there is history."""
     return slow_threshold_ms(state.recent_durations_ms)
@@ -409,7 +476,7 @@ def slow_threshold(state: MonitorState) -> int | None:
 
 
 def _start(state: MonitorState, event: Start, context: Context) -> Transition:
-    step = _Step(state, event.at, context, event.open_runs)
+    step = _Step(_resumed_by_ping(state, event.at), event.at, context, event.open_runs)
     _time_passes(step)
     current = step.state
     if event.rid is not None and step.open_with_rid(event.rid) is not None:
@@ -429,7 +496,7 @@ def _start(state: MonitorState, event: Start, context: Context) -> Transition:
 
 
 def _finish(state: MonitorState, event: Finish, context: Context) -> Transition:
-    step = _Step(state, event.at, context, event.open_runs)
+    step = _Step(_resumed_by_ping(state, event.at), event.at, context, event.open_runs)
     _time_passes(step)
     closes = step.closed_by(event.rid)
     duration_ms = None if closes is None else _milliseconds(event.at - closes.started_at)
@@ -501,11 +568,18 @@ def _resumed(state: MonitorState, at: datetime) -> MonitorState:
     )
 
 
+def _resumed_by_ping(state: MonitorState, at: datetime) -> MonitorState:
+    """`resume_on_ping`: the ping resumes a paused monitor as a manual resume would, then counts."""
+    return _resumed(state, at) if state.paused and state.config.resume_on_ping else state
+
+
 # --- time ----------------------------------------------------------------------------------
 
 
 def _time_passes(step: _Step) -> None:
-    """Everything due by `step.at`: an ended pause, runs open too long, missed windows."""
+    """Everything due by `step.at`: the end of flapping, an ended pause, runs open too long,
+    missed windows."""
+    step.end_flapping()
     if step.state.paused:
         until = step.state.paused_until
         if until is None or until > step.at:
@@ -700,6 +774,10 @@ class _Step:
             self.effects.append(IncidentJoined(problem=problem, at=self.at))
             every = before.config.notify_every_failures
             if every and in_a_row % every == 0 and not self._in_maintenance(problem.at):
+                if before.flap is not None:
+                    notice = HeldNotice("problem", self.at, problem.kind, problem.detail)
+                    self.change(flap=before.flap.holding(notice, change=False))
+                    return
                 repeat = before.repeats_notified + 1
                 self.change(repeats_notified=repeat)
                 self.effects.append(
@@ -719,13 +797,48 @@ class _Step:
         self.change(consecutive_bad=0, consecutive_good=in_a_row, held=None)
         if before.incident_open and in_a_row >= before.config.recovery_threshold:
             self.change(incident_open=False)
+            flap = before.flap
+            if flap is not None:
+                self.change(flap=flap.holding(HeldNotice("recovered", self.at), change=True))
             self.effects.append(
-                IncidentResolved(at=self.at, run=run, reason=f"{in_a_row} good run(s) in a row")
+                IncidentResolved(
+                    at=self.at, run=run, reason=f"{in_a_row} good run(s) in a row", notify=flap is None
+                )
             )
 
     def _open(self, problem: Problem) -> None:
-        self.change(incident_open=True, held=None, repeats_notified=0)
-        self.effects.append(IncidentOpened(problem=problem, at=self.at))
+        before = self.state
+        window = timedelta(seconds=before.config.flap_window_seconds)
+        opens = (*(at for at in before.recent_opens if at >= self.at - window), self.at)
+        flap = before.flap
+        notify = flap is None
+        if flap is not None:
+            flap = flap.holding(HeldNotice("problem", self.at, problem.kind, problem.detail), change=True)
+        elif len(opens) >= FLAP_OPENS:
+            # This opening is notified (it says the monitor is flapping); what follows is held.
+            flap = Flap(since=self.at, last_change_at=self.at)
+        self.change(
+            incident_open=True,
+            held=None,
+            repeats_notified=0,
+            recent_opens=opens[-(FLAP_OPENS - 1) :],
+            flap=flap,
+        )
+        self.effects.append(
+            IncidentOpened(
+                problem=problem, at=self.at, notify=notify, starts_flapping=notify and flap is not None
+            )
+        )
+
+    def end_flapping(self) -> None:
+        """Stable for the flap window: flapping ends, with one summary if anything was held."""
+        flap = self.state.flap
+        end = flap_ends_at(self.state)
+        if flap is None or end is None or end > self.at:
+            return
+        self.change(flap=None)
+        if flap.first is not None:
+            self.effects.append(FlapSummary(at=self.at, flap=flap))
 
     def _in_maintenance(self, at: datetime) -> bool:
         windows = self.context.windows

@@ -9,9 +9,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
+from django.conf import settings
+
 from monitors.models import Monitor, ScheduleKind
 from monitors.schedule import Schedule
-from monitors.state import Config, Held, MonitorState, ProblemKind, Status, initial_state
+from monitors.state import Config, Flap, Held, HeldNotice, MonitorState, ProblemKind, Status, initial_state
 
 CONFIG_COLUMNS = (
     "schedule_kind",
@@ -25,6 +27,7 @@ CONFIG_COLUMNS = (
     "allow_overlap",
     "rules",
     "notify_every_failures",
+    "resume_on_ping",
 )
 # MonitorState field -> column, where the names differ.
 _RENAMED = {"held": "held_problem"}
@@ -47,6 +50,8 @@ STATE_FIELDS = (
     "held",
     "repeats_notified",
     "recent_durations_ms",
+    "recent_opens",
+    "flap",
 )
 STATE_COLUMNS = tuple(_RENAMED.get(name, name) for name in STATE_FIELDS)
 # Everything a writer needs to build the state and write it back under the revision guard.
@@ -69,6 +74,8 @@ def config_of(monitor: Monitor) -> Config:
         allow_overlap=monitor.allow_overlap,
         rules=list(monitor.rules or []),
         notify_every_failures=monitor.notify_every_failures,
+        resume_on_ping=monitor.resume_on_ping,
+        flap_window_seconds=settings.FLAP_WINDOW_SECONDS,
     )
 
 
@@ -94,7 +101,52 @@ def state_of(monitor: Monitor) -> MonitorState:
         held=Held(kind=cast(ProblemKind, held["kind"]), detail=str(held["detail"])) if held else None,
         repeats_notified=monitor.repeats_notified,
         recent_durations_ms=tuple(int(duration) for duration in monitor.recent_durations_ms or ()),
+        recent_opens=tuple(datetime.fromisoformat(at) for at in monitor.recent_opens or ()),
+        flap=_flap_of(monitor.flap),
     )
+
+
+def _flap_of(stored: dict[str, Any] | None) -> Flap | None:
+    if not stored:
+        return None
+    return Flap(
+        since=datetime.fromisoformat(stored["since"]),
+        last_change_at=datetime.fromisoformat(stored["last_change_at"]),
+        problems=int(stored["problems"]),
+        recoveries=int(stored["recoveries"]),
+        first=_notice_of(stored.get("first")),
+        last=_notice_of(stored.get("last")),
+    )
+
+
+def _notice_of(stored: dict[str, Any] | None) -> HeldNotice | None:
+    if not stored:
+        return None
+    return HeldNotice(
+        event=stored["event"],
+        at=datetime.fromisoformat(stored["at"]),
+        kind=stored.get("kind"),
+        detail=str(stored.get("detail", "")),
+    )
+
+
+def notice_column(notice: HeldNotice | None) -> dict[str, Any] | None:
+    if notice is None:
+        return None
+    return {"event": notice.event, "at": notice.at.isoformat(), "kind": notice.kind, "detail": notice.detail}
+
+
+def flap_column(flap: Flap | None) -> dict[str, Any] | None:
+    if flap is None:
+        return None
+    return {
+        "since": flap.since.isoformat(),
+        "last_change_at": flap.last_change_at.isoformat(),
+        "problems": flap.problems,
+        "recoveries": flap.recoveries,
+        "first": notice_column(flap.first),
+        "last": notice_column(flap.last),
+    }
 
 
 def _column_value(name: str, value: Any) -> Any:
@@ -102,6 +154,10 @@ def _column_value(name: str, value: Any) -> Any:
         return None if value is None else {"kind": value.kind, "detail": value.detail}
     if name == "recent_durations_ms":
         return list(value)
+    if name == "recent_opens":
+        return [at.isoformat() for at in value]
+    if name == "flap":
+        return flap_column(value)
     return value
 
 

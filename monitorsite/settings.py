@@ -245,6 +245,9 @@ HEALTH_DELIVERY_MAX_AGE = envint("HEALTH_DELIVERY_MAX_AGE", 60, minimum=1)
 HEALTH_OUTBOX_MAX_AGE = envint("HEALTH_OUTBOX_MAX_AGE", 300, minimum=1)
 # A heartbeat gap longer than this is our own outage: deadlines inside it get it back as grace.
 SWEEPER_OUTAGE_SECONDS = envint("SWEEPER_OUTAGE_SECONDS", 15, minimum=1)
+# Three incidents opening within this many seconds make a monitor flapping: its problem and
+# recovery notifications are held until it has been stable as long, then summarised once.
+FLAP_WINDOW_SECONDS = envint("FLAP_WINDOW_SECONDS", 900, minimum=1)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

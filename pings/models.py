@@ -14,6 +14,8 @@ class PingKind(models.TextChoices):
     FAIL = "fail"
     LOG = "log"
     EXIT = "exit"
+    # Stored, shown, never counted: a GET to a POST-only monitor, a body without a success keyword.
+    IGNORED = "ignored"
 
 
 class RunStatus(models.TextChoices):
@@ -72,6 +74,12 @@ class Ping(models.Model):
     # Kept for start and log pings; a finish's body is its run's log.
     body = models.TextField(blank=True, default="")
     body_truncated = models.BooleanField(default=False)
+    # Why an ignored ping was ignored, or which keyword changed what the ping counted as.
+    note = models.CharField(max_length=200, blank=True, default="")
 
     class Meta:
-        indexes = [models.Index(fields=["monitor", "-id"], name="ping_monitor_newest")]
+        indexes = [
+            models.Index(fields=["monitor", "-id"], name="ping_monitor_newest"),
+            # The monitor page lists the latest ignored pings: a hot monitor has millions of others.
+            models.Index(fields=["monitor", "-id"], name="ping_ignored", condition=Q(kind="ignored")),
+        ]

@@ -22,7 +22,7 @@ from django.db.models.sql.compiler import SQLCompiler
 
 from monitors.models import Monitor, Project
 from monitors.selectors import with_tag
-from pings.models import Run, RunStatus
+from pings.models import Ping, PingKind, Run, RunStatus
 
 RECENT_RUNS = 30
 
@@ -306,3 +306,12 @@ def duration_points(*, monitor: Monitor, limit: int = CHART_RUNS) -> list[Durati
         for run_id, status, overlap, reason, finished_at, duration, exit_code in reversed(rows)
         if finished_at is not None and duration is not None  # as filtered: for the type checker
     ]
+
+
+IGNORED_PINGS_SHOWN = 5
+
+
+def ignored_pings(*, monitor: Monitor, limit: int = IGNORED_PINGS_SHOWN) -> list[Ping]:
+    """The monitor's latest ignored pings, newest first (index `ping_ignored`)."""
+    pings = Ping.objects.filter(monitor=monitor, kind=PingKind.IGNORED).order_by("-id")
+    return list(pings.only("id", "received_at", "method", "note", "remote_addr")[:limit])

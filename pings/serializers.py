@@ -49,6 +49,7 @@ class PingSerializer(serializers.ModelSerializer[Ping]):
             "run",
             "body",
             "body_truncated",
+            "note",
         ]
 
 

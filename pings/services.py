@@ -50,6 +50,7 @@ from monitors.state import (
 )
 from monitors.state_rows import LOADED_COLUMNS, changed_columns, state_of
 from pings.body import PingBody
+from pings.counting import ping_counted
 from pings.errors import PingError
 from pings.fastpath import (
     CLOSING_COLUMNS,
@@ -65,6 +66,8 @@ from pings.fastpath import (
 from pings.models import Ping, PingKind, Run, RunStatus
 from pings.signals import REQUESTED_RID_VERSION, run_reported
 
+# What the ping path reads of a monitor: its state, and the options that decide what a ping counts as.
+PING_COLUMNS = (*LOADED_COLUMNS, "keywords", "methods")
 # Open runs a finish reads (oldest first): enough for any catch-up, and an index range scan.
 OPEN_RUNS_READ = 100
 # Unlocked reads and guarded writes a ping tries before it takes the row lock instead.
@@ -85,6 +88,8 @@ class PingInput:
     user_agent: str = ""
     rid: uuid.UUID | None = None
     exit_code: int | None = None
+    # Set by `_counted`: why the ping is ignored, or which keyword changed its kind.
+    note: str = ""
 
 
 def ping_record_by_uuid(*, ping_uuid: uuid.UUID, ping: PingInput, now: datetime) -> bool:
@@ -147,7 +152,10 @@ def _record_locked(lookup: MonitorLookup, ping: PingInput, now: datetime, attemp
         )
         if monitor is None:
             return False
-        if ping.kind == PingKind.LOG:
+        ping = _counted(monitor, ping)
+        if ping.kind == PingKind.IGNORED:
+            _store_ping(monitor.id, ping, now, None, keep_body=True)
+        elif ping.kind == PingKind.LOG:
             _record_log(monitor, ping, now)
         else:
             _judge_locked(monitor, ping, now)
@@ -173,10 +181,21 @@ def _record_in_one_statement(lookup: MonitorLookup, ping: PingInput, now: dateti
     """
     if lock:
         lock_monitor(lookup)
-    read = fetch_monitor(lookup, LOADED_COLUMNS, open_runs_limit=OPEN_RUNS_READ + 1)
+    read = fetch_monitor(lookup, PING_COLUMNS, open_runs_limit=OPEN_RUNS_READ + 1)
     if read is None:
         return Attempt.NO_MONITOR
     monitor, rows = read
+    ping = _counted(monitor, ping)
+    if ping.kind == PingKind.IGNORED:
+        # Stored under the same guard (so never for a monitor deleted meanwhile); no state changes.
+        written = write_ping_in_one_statement(
+            monitor_id=monitor.id,
+            revision=monitor.revision,
+            changes={},
+            run=None,
+            ping_row=ping_columns(monitor.id, ping, now, keep_body=True),
+        )
+        return Attempt.WRITTEN if written else Attempt.CONTENDED
     open_runs = _open_runs_read(rows, ping.rid) if monitor.open_runs else NO_OPEN_RUNS
     if open_runs is None:
         return Attempt.LOCKED_PATH
@@ -197,6 +216,21 @@ def _record_in_one_statement(lookup: MonitorLookup, ping: PingInput, now: dateti
         ping_row=ping_columns(monitor.id, ping, now, keep_body=ping.kind == PingKind.START),
     )
     return Attempt.WRITTEN if written else Attempt.CONTENDED
+
+
+def _counted(monitor: Monitor, ping: PingInput) -> PingInput:
+    """The ping as it counts for this monitor (pings.counting): perhaps ignored, perhaps another kind."""
+    counted = ping_counted(
+        kind=ping.kind,
+        exit_code=ping.exit_code,
+        method=ping.method,
+        body=ping.body.log,
+        methods=monitor.methods,
+        keywords=monitor.keywords,
+    )
+    if counted.kind == ping.kind and not counted.note:
+        return ping
+    return replace(ping, kind=counted.kind, note=counted.note)
 
 
 def _open_runs_read(rows: list[OpenRunRow], rid: uuid.UUID | None) -> OpenRuns | None:
@@ -415,6 +449,7 @@ def ping_columns(monitor_id: int, ping: PingInput, now: datetime, *, keep_body: 
         "exit_code": ping.exit_code,
         "body": ping.body.log if keep_body else "",
         "body_truncated": ping.body.truncated if keep_body else False,
+        "note": ping.note,
     }
 
 

@@ -58,6 +58,8 @@ def summarize(event: dict[str, Any]) -> Summary:
     name, project = monitor["name"], monitor["project"]["name"]
     if event["event"] == "recovered":
         subject, headline, detail, facts = _recovery_words(event, name, project)
+    elif event["event"] == "flapping_summary":
+        subject, headline, detail, facts = _flapping_words(event, name, project)
     else:
         subject, headline, detail, facts = _problem_words(event, name, project)
     return Summary(
@@ -103,6 +105,9 @@ def _problem_words(event: dict[str, Any], name: str, project: str) -> Words:
         facts = [("Problem", detail), ("Down since", time_words(opened_at))]
         return f"[STILL DOWN] {name}: {kind_word}", headline, detail, facts
     facts = [("Problem", detail), ("When", time_words(occurred_at))]
+    if event.get("flapping"):
+        stable = duration_words(event["flapping"]["stable_for_seconds"])
+        facts.append(("Flapping", f"problems and recoveries are held until it is stable for {stable}"))
     repeat = event.get("repeat")
     if repeat:
         # notify_every_failures: the incident is still open and the job keeps failing.
@@ -111,6 +116,38 @@ def _problem_words(event: dict[str, Any], name: str, project: str) -> Words:
         headline = f"{name} ({project}) is still failing, {in_a_row}: {detail}"
         return f"[STILL DOWN] {name}: {kind_word} ({in_a_row})", headline, detail, facts
     return f"[DOWN] {name}: {kind_word}", f"{name} ({project}): {detail}", detail, facts
+
+
+def _flapping_words(event: dict[str, Any], name: str, project: str) -> Words:
+    """The one notification for what a flapping monitor held back once it became stable."""
+    flap, status = event["flapping"], event["monitor"]["status"]
+    problems, recoveries = flap["problems_held"], flap["recoveries_held"]
+    held = f"{_count(problems, 'problem')} and {_count(recoveries, 'recovery', 'recoveries')} held"
+    stable = duration_words(flap["stable_for_seconds"])
+    detail = f"flapping: {held}; stable for {stable}, now {status}"
+    facts = [
+        ("Flapping since", time_words(_parse(flap["since"]))),
+        ("Problems held", str(problems)),
+        ("Recoveries held", str(recoveries)),
+        ("First held", _held_words(flap["first"])),
+        ("Last held", _held_words(flap["last"])),
+        ("Now", status),
+    ]
+    return f"[FLAPPING] {name}: {held}, now {status}", f"{name} ({project}) was {detail}", detail, facts
+
+
+def _held_words(notice: dict[str, Any] | None) -> str:
+    if not notice:
+        return "none"
+    when = time_words(_parse(notice["at"]))
+    problem = notice.get("problem")
+    if problem:
+        return f"{when}: {problem['detail'] or KIND_WORDS.get(problem['kind'], problem['kind'])}"
+    return f"{when}: recovered"
+
+
+def _count(number: int, one: str, many: str | None = None) -> str:
+    return f"{number} {one if number == 1 else many or one + 's'}"
 
 
 def digest(events: list[dict[str, Any]]) -> Digest:

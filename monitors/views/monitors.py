@@ -30,7 +30,7 @@ from monitors.ping_snippets import ping_snippets
 from monitors.schedule import upcoming_due_times
 from monitors.schedule_words import schedule_in_words
 from monitors.state_rows import schedule_of
-from pings.selectors import duration_points, monitor_run_stats, recent_outcomes, run_history
+from pings.selectors import duration_points, ignored_pings, monitor_run_stats, recent_outcomes, run_history
 from triggers.selectors import run_now_panel
 
 TEMPLATE = "monitors/monitor_detail.html"
@@ -59,6 +59,7 @@ def live_context(monitor: Monitor) -> dict[str, Any]:
         "monitor": monitor,
         "open_incident": open_incident_of(monitor=monitor),
         "outcomes": recent_outcomes(monitor_ids=[monitor.id])[monitor.id],
+        "ignored_pings": ignored_pings(monitor=monitor),
         "now": timezone.now(),
         "refresh_seconds": settings.DASHBOARD_REFRESH_SECONDS,
     }

@@ -17,6 +17,13 @@ fell inside an outage gets the outage's length back as grace: in full once the s
 and, for a ping during the outage, the part so far once the sweeper has been away longer than
 `outage_seconds`.
 
+Flapping: when an incident opens and, counting it, FLAP_OPENS incidents opened within the
+last `flap_window_seconds` (inclusive), the monitor is flapping; that opening is notified, and
+from then on every problem, repeat and recovery notification is held (counted, with the first
+and last). Once no incident has opened or resolved for the window, the first sweep or ping that
+finds it so sends one summary (only if anything was held) and flapping ends. That moment is
+never extended by our outages: it is no problem's deadline.
+
 Scope: the scenarios the simulator injects. Where the contract leaves a corner open (a
 second run starting after an earlier one already outlived its window, or several runs without a
 maximum timing out at one instant), the oracle refuses the scenario with an AssertionError
@@ -35,6 +42,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from monitors.schedule import Schedule, due_after_finish, next_due
+
+FLAP_OPENS = 3
 
 # `slow`, as README states it: over the last 20 successful runs with a duration, the threshold
 # is max(3 × median, p95 + 1 s); none before 10 of them.
@@ -55,6 +64,7 @@ class Job:
     zero_records_rule: bool
     created_at: datetime
     notify_every_failures: int = 0
+    flap_window_seconds: int = 900
 
 
 @dataclass(frozen=True)
@@ -116,6 +126,20 @@ class ExpectedIncident:
     # When each notify_every_failures repeat was sent.
     repeats: list[datetime] = field(default_factory=list)
     held: bool = False
+    # False when the notification was held back because the monitor was flapping.
+    problem_notified: bool = True
+    recovery_notified: bool = True
+
+
+@dataclass(frozen=True)
+class FlapSummary:
+    """The one notification for what a flapping monitor held back."""
+
+    at: datetime
+    problems: int
+    recoveries: int
+    first_at: datetime
+    last_at: datetime
 
 
 @dataclass
@@ -127,6 +151,9 @@ class Prediction:
     extended: int = 0
     # Every time-driven problem's deadline before any outage extended it, for the generator to aim at.
     deadlines: list[datetime] = field(default_factory=list)
+    summaries: list[FlapSummary] = field(default_factory=list)
+    # Notifications held while flapping (problems, repeats and recoveries).
+    held_while_flapping: int = 0
 
 
 @dataclass
@@ -170,6 +197,13 @@ class _Monitor:
         self.prediction = Prediction()
         # No sweep before this instant: one per whole second, before that second's pings.
         self.floor = _whole_second_at_or_after(job.created_at)
+        self.flap_window = timedelta(seconds=job.flap_window_seconds)
+        self.opened: list[datetime] = []
+        self.flapping = False
+        # While flapping: the last opening or resolution, and the held notifications' instants
+        # and events ("problem" or "recovered").
+        self.flap_changed_at: datetime | None = None
+        self.flap_held: list[tuple[datetime, str]] = []
 
     # --- time: sweeps, our outages, maintenance ----------------------------------------------
 
@@ -221,9 +255,14 @@ class _Monitor:
 
     def next_sweep(self) -> datetime:
         """The next sweep that finds something of this monitor's due."""
+        stable = []
+        if self.flapping:
+            assert self.flap_changed_at is not None
+            stable.append(self.sweep_instant(self.flap_changed_at + self.flap_window))
         if self.paused:
-            return self.sweep_instant(self.until) if self.until else datetime.max.replace(tzinfo=UTC)
-        candidates = []
+            until = self.sweep_instant(self.until) if self.until else datetime.max.replace(tzinfo=UTC)
+            return min([until, *stable])
+        candidates = stable
         if self.open_runs:
             candidates.append(self._extendable_sweep(self.too_long_at(self.open_runs[0])))
         else:
@@ -239,7 +278,9 @@ class _Monitor:
         return instant if later <= instant else self.sweep_instant(later)
 
     def catch_up(self, at: datetime, *, by_ping: bool) -> None:
-        """Everything due by `at`: the end of a pause, runs open too long, missed windows, held problems."""
+        """Everything due by `at`: the end of flapping, the end of a pause, runs open too long, missed
+        windows, held problems."""
+        self.summarise_flapping(at)
         if self.paused:
             if self.until is None or self.until > at:
                 return
@@ -332,7 +373,10 @@ class _Monitor:
             if kind not in self.incident.kinds:
                 self.incident.kinds.append(kind)
             if every and self.bad_in_a_row % every == 0 and not self.in_maintenance(happened_at, judged_at):
-                self.incident.repeats.append(judged_at)
+                if self.flapping:
+                    self.hold(judged_at, "problem")
+                else:
+                    self.incident.repeats.append(judged_at)
         elif self.bad_in_a_row >= self.job.failure_threshold:
             if self.in_maintenance(happened_at, judged_at):
                 self.held = self.held or kind
@@ -346,12 +390,41 @@ class _Monitor:
         self.held = None
         if self.incident is not None and self.good_in_a_row >= self.job.recovery_threshold:
             self.incident.resolved_at = at
+            if self.flapping:
+                self.incident.recovery_notified = False
+                self.hold(at, "recovered")
+                self.flap_changed_at = at
             self.incident = None
 
     def open(self, kind: str, at: datetime, *, held: bool = False) -> None:
         self.incident = ExpectedIncident(opened_at=at, kind=kind, kinds=[kind], held=held)
         self.prediction.incidents.append(self.incident)
         self.held = None
+        self.opened.append(at)
+        if self.flapping:
+            self.incident.problem_notified = False
+            self.hold(at, "problem")
+            self.flap_changed_at = at
+        elif len([o for o in self.opened if o >= at - self.flap_window]) >= FLAP_OPENS:
+            self.flapping, self.flap_changed_at = True, at
+
+    def hold(self, at: datetime, event: str) -> None:
+        self.flap_held.append((at, event))
+        self.prediction.held_while_flapping += 1
+
+    def summarise_flapping(self, at: datetime) -> None:
+        if not self.flapping:
+            return
+        assert self.flap_changed_at is not None
+        if at < self.flap_changed_at + self.flap_window:
+            return
+        held = self.flap_held
+        if held:
+            problems = sum(1 for _, event in held if event == "problem")
+            self.prediction.summaries.append(
+                FlapSummary(at, problems, len(held) - problems, first_at=held[0][0], last_at=held[-1][0])
+            )
+        self.flapping, self.flap_changed_at, self.flap_held = False, None, []
 
     def release_held(self, at: datetime) -> None:
         """A problem held for maintenance and still unresolved when it ends is alerted then."""

@@ -4,7 +4,10 @@ A seeded generator writes what 200 cron jobs and heartbeat scripts send over 30 
 days: interval and cron schedules in several time zones (five of them change to or from DST
 in the window), with missed runs, failures, hangs with and without a maximum duration,
 overlapping runs, finishes after the maximum, zero-record successes, runs far slower than their
-history, and a failure followed 10 ms later by a success (two pings inside one sweep). Some
+history, and a failure followed 10 ms later by a success (two pings inside one sweep). Eight
+more crash-looping jobs report bursts of failures and successes minutes apart, so their
+incidents open three times within FLAP_WINDOW_SECONDS: flapping, held notifications and the
+one summary each episode ends with. Some
 monitors are paused through the API (until an instant, or until resumed), 60 of them live
 in a project with maintenance windows (one-off, and a recurring one in a time zone whose DST
 gap swallows its start), every monitor has its own notify_every_failures, and Vigil's sweeper
@@ -13,8 +16,8 @@ endpoint and the API (Django's test client) and runs the real sweeper once a sec
 simulated time whenever something is due, jumping the clock from event to event. The oracle
 (tests/alerts/simulation_oracle.py) recomputes each monitor's incidents from its
 configuration, its pings, pauses, windows and outages alone; opened and resolved incidents,
-their kinds and every outbox row (problem, each repeat, recovery, with its instant) must match
-it exactly.
+their kinds and every outbox row (problem, each repeat, recovery, flapping summary with what it
+held, each with its instant) must match it exactly.
 
 The sweeper runs at whole seconds, before that second's pings, except inside an outage (it
 runs at its first and last second); the heartbeat it would write is written at every event,
@@ -49,6 +52,7 @@ from monitors.schedule import Schedule, next_due
 from monitors.services import monitor_create
 from tests.alerts.simulation_oracle import (
     Event,
+    FlapSummary,
     Job,
     OneOffWindow,
     Pause,
@@ -67,6 +71,10 @@ from tests.factories import ProjectFactory
 pytestmark = pytest.mark.django_db(transaction=True)
 
 MONITORS = 200
+# Then these crash-looping ones (every other one in the project with maintenance windows).
+FLAPPY = 8
+FLAPPY_BURSTS = 3
+FLAP_WINDOW_SECONDS = 900
 # The last 60 live in a project with maintenance windows.
 MAINTENANCE_FROM = 140
 DAYS = 30
@@ -158,7 +166,7 @@ class SimulatedMonitor:
             f"thresholds {job.failure_threshold}/{job.recovery_threshold}, overlap ok {job.allow_overlap}, "
             f"zero-records rule {job.zero_records_rule}, rids {self.uses_rid}, "
             f"every {job.notify_every_failures}, steady {self.steady}, "
-            f"maintenance {self.index >= MAINTENANCE_FROM}"
+            f"maintenance {maintained(self.index)}"
         )
 
 
@@ -316,6 +324,7 @@ def simulate(
         monitor.requests = [request for request in monitor.requests if start < request.at <= end]
         assert len({request.at for request in monitor.requests}) == len(monitor.requests), monitor.describe()
         monitors.append(monitor)
+    monitors += flappy_monitors(random.Random(seed + 1), start, end)
     outages = []
     for n in range(OUTAGES):
         began = whole_second(start + seconds((2 + 4.5 * n + rng.uniform(0, 3)) * 86400))
@@ -324,6 +333,58 @@ def simulate(
             began = whole_second(SUNDAY_NIGHT + seconds(rng.uniform(0, 2 * 3600)))
         outages.append((began, began + timedelta(seconds=rng.randint(2 * 3600, 8 * 3600))))
     return monitors, outages
+
+
+def maintained(index: int) -> bool:
+    """Whether monitor `index` lives in the project with maintenance windows."""
+    return MAINTENANCE_FROM <= index < MONITORS or (index >= MONITORS and index % 2 == 1)
+
+
+def flappy_monitors(rng: random.Random, start: datetime, end: datetime) -> list[SimulatedMonitor]:
+    """Daily jobs that now and then crash-loop: a burst of failures and successes, seconds to
+    minutes apart (its own generator, so the other monitors' scenarios stay as they were)."""
+    monitors = []
+    for index in range(MONITORS, MONITORS + FLAPPY):
+        schedule = Schedule(kind="interval", seconds=86400)
+        job = Job(
+            schedule=schedule,
+            grace_seconds=3600,
+            max_duration_seconds=None,
+            failure_threshold=rng.choice([1, 1, 1, 2]),
+            recovery_threshold=rng.choice([1, 1, 1, 2]),
+            allow_overlap=False,
+            zero_records_rule=False,
+            created_at=start,
+            notify_every_failures=rng.choice([0, 0, 1, 2]),
+            flap_window_seconds=FLAP_WINDOW_SECONDS,
+        )
+        fields = {
+            "schedule_kind": "interval",
+            "interval_seconds": schedule.seconds,
+            "grace_seconds": job.grace_seconds,
+            "failure_threshold": job.failure_threshold,
+            "recovery_threshold": job.recovery_threshold,
+            "notify_every_failures": job.notify_every_failures,
+        }
+        monitor = SimulatedMonitor(index=index, job=job, fields=fields, uses_rid=False)
+        script = JobScript(rng, monitor, Cadence([], 86400, (0.0, 0.0), 1.0))
+        for day in range(1, DAYS + 1):
+            script.finish(start + seconds(day * 86000 + rng.uniform(0, 300)), None, "ok")
+        for _ in range(FLAPPY_BURSTS):
+            at = start + seconds(rng.uniform(1, DAYS - 1) * 86400)
+            failing = False
+            for _ in range(rng.randint(6, 16)):
+                failing = not failing if rng.random() < 0.85 else failing
+                script.finish(at, None, "fail" if failing else "ok")
+                at += seconds(rng.uniform(10, 300))
+        if rng.random() < 0.25:
+            paused_at = whole_second(start + seconds(rng.uniform(2, DAYS - 4) * 86400))
+            script.pause(paused_at, paused_at + seconds(rng.uniform(3600, 86400)), until=rng.random() < 0.5)
+        monitor.requests.sort(key=lambda request: request.at)
+        monitor.requests = [request for request in monitor.requests if start < request.at <= end]
+        assert len({request.at for request in monitor.requests}) == len(monitor.requests), monitor.describe()
+        monitors.append(monitor)
+    return monitors
 
 
 def aim_at_deadlines(
@@ -605,6 +666,9 @@ class Seen:
     resolved_at: datetime | None
     held: bool
     repeats: tuple[datetime, ...]
+    # Whether its problem and recovery were notified (not held while flapping); the oracle's word.
+    problem_notified: bool = True
+    recovery_notified: bool = True
 
     def __str__(self) -> str:
         resolved = f"resolved {self.resolved_at:%m-%d %H:%M:%S.%f}" if self.resolved_at else "open"
@@ -632,6 +696,8 @@ def expected_incidents(monitors: list[SimulatedMonitor], predictions: list[Predi
             incident.resolved_at,
             incident.held,
             tuple(incident.repeats),
+            incident.problem_notified,
+            incident.recovery_notified,
         )
         for monitor, prediction in zip(monitors, predictions, strict=True)
         for incident in prediction.incidents
@@ -654,26 +720,54 @@ def stored_incidents(indexes: dict[int, int]) -> list[Seen]:
     ]
 
 
-def expected_outbox(incidents: list[Seen], channels: list[str]) -> Counter[Key]:
+def expected_outbox(
+    incidents: list[Seen], summaries: dict[int, list[FlapSummary]], channels: list[str]
+) -> Counter[Key]:
     """One row per transition per channel, at its instant: the problem that opened each incident,
-    each repeat, and the recovery."""
+    each repeat, and the recovery, unless held while flapping; and each flapping summary."""
     rows: Counter[Key] = Counter()
     for incident, channel in itertools.product(incidents, channels):
-        rows[(incident.monitor, incident.opened_at, f"problem 0 to {channel}")] += 1
+        if incident.problem_notified:
+            rows[(incident.monitor, incident.opened_at, f"problem 0 to {channel}")] += 1
         for number, at in enumerate(incident.repeats, start=1):
             rows[(incident.monitor, at, f"problem {number} to {channel}")] += 1
-        if incident.resolved_at is not None:
+        if incident.resolved_at is not None and incident.recovery_notified:
             rows[(incident.monitor, incident.resolved_at, f"recovered 0 to {channel}")] += 1
+    for (index, held), channel in itertools.product(summaries.items(), channels):
+        for summary in held:
+            rows[(index, summary.at, f"{_summary_words(summary)} to {channel}")] += 1
     return rows
+
+
+def _summary_words(summary: FlapSummary) -> str:
+    return (
+        f"flapping_summary 0 ({summary.problems} problems, {summary.recoveries} recoveries held, "
+        f"{summary.first_at:%m-%d %H:%M:%S.%f} to {summary.last_at:%m-%d %H:%M:%S.%f})"
+    )
 
 
 def stored_outbox(indexes: dict[int, int]) -> Counter[Key]:
     rows = Notification.objects.values_list(
-        "incident__monitor_id", "created_at", "event", "sequence", "channel__name"
+        "incident__monitor_id", "created_at", "event", "sequence", "channel__name", "payload"
     )
     return Counter(
-        (indexes[monitor], at, f"{event} {sequence} to {channel}")
-        for monitor, at, event, sequence, channel in rows
+        (indexes[monitor], at, f"{_stored_words(event, sequence, payload)} to {channel}")
+        for monitor, at, event, sequence, channel, payload in rows
+    )
+
+
+def _stored_words(event: str, sequence: int, payload: dict[str, Any]) -> str:
+    if event != "flapping_summary":
+        return f"{event} {sequence}"
+    held = payload["flapping"]
+    return _summary_words(
+        FlapSummary(
+            at=datetime.fromisoformat(payload["occurred_at"]),
+            problems=held["problems_held"],
+            recoveries=held["recoveries_held"],
+            first_at=datetime.fromisoformat(held["first"]["at"]),
+            last_at=datetime.fromisoformat(held["last"]["at"]),
+        )
     )
 
 
@@ -726,6 +820,7 @@ class Comparison:
 def traveller(settings: Any) -> Iterator[time_machine.Traveller]:
     # The real threshold: the driver keeps the heartbeat fresh, so only our outages are gaps.
     settings.SWEEPER_OUTAGE_SECONDS = 15
+    settings.FLAP_WINDOW_SECONDS = FLAP_WINDOW_SECONDS
     with time_machine.travel(START, tick=False) as traveller:
         yield traveller
 
@@ -754,7 +849,7 @@ def test_incidents_match_the_oracle(
                 m.job,
                 [request.event for request in m.requests],
                 until=end,
-                world=worlds[m.index >= MAINTENANCE_FROM],
+                world=worlds[maintained(m.index)],
             )
             for m in monitors
         ]
@@ -764,38 +859,36 @@ def test_incidents_match_the_oracle(
     )
     predictions = predictions_now()
 
-    maintained = ProjectFactory.create(name="maintained")
+    maintained_project = ProjectFactory.create(name="maintained")
     for window in windows:
         if isinstance(window, OneOffWindow):
             MaintenanceWindow.objects.create(
-                project=maintained, starts_at=window.starts_at, ends_at=window.ends_at
+                project=maintained_project, starts_at=window.starts_at, ends_at=window.ends_at
             )
         else:
             MaintenanceWindow.objects.create(
-                project=maintained,
+                project=maintained_project,
                 cron_expression=window.schedule.expression,
                 timezone=window.schedule.timezone,
                 duration_seconds=window.seconds,
             )
     channel_names = ("hook a", "hook b")
-    for owner in (project, maintained):
+    for owner in (project, maintained_project):
         for name in channel_names:
             Channel.objects.create(
                 project=owner, kind="webhook", name=name, config={"url": "http://h.invalid"}
             )
-    apis = {False: make_client(project), True: make_client(maintained)}
+    apis = {False: make_client(project), True: make_client(maintained_project)}
     indexes: dict[int, int] = {}
     ids: dict[int, int] = {}
     urls: dict[int, str] = {}
     for monitor in monitors:
-        owner = maintained if monitor.index >= MAINTENANCE_FROM else project
+        owner = maintained_project if maintained(monitor.index) else project
         created = monitor_create(project=owner, slug=f"job-{monitor.index}", **monitor.fields)
         indexes[created.id], ids[monitor.index] = monitor.index, created.id
         urls[monitor.index] = f"/ping/{created.ping_uuid}"
     requests = sorted((r for monitor in monitors for r in monitor.requests), key=lambda r: (r.at, r.monitor))
-    driver = Driver(
-        client, {m.index: apis[m.index >= MAINTENANCE_FROM] for m in monitors}, traveller, ids, outages
-    )
+    driver = Driver(client, {m.index: apis[maintained(m.index)] for m in monitors}, traveller, ids, outages)
     driver.run(requests, urls, until=end)
 
     expected, actual = expected_incidents(monitors, predictions), stored_incidents(indexes)
@@ -803,7 +896,8 @@ def test_incidents_match_the_oracle(
     comparison.incidents("opened incidents", Seen.opened, expected, actual)
     comparison.incidents("resolutions", Seen.resolved, expected, actual)
     comparison.incidents("incidents' kinds", Seen.all_kinds, expected, actual)
-    outbox = expected_outbox(expected, list(channel_names))
+    summaries = {m.index: p.summaries for m, p in zip(monitors, predictions, strict=True) if p.summaries}
+    outbox = expected_outbox(expected, summaries, list(channel_names))
     comparison.counters("outbox rows", outbox, stored_outbox(indexes))
     assert not comparison.lines, comparison.report(monitors, expected, actual)
 
@@ -830,7 +924,11 @@ def test_incidents_match_the_oracle(
         "repeats": sum(len(incident.repeats) for incident in expected),
         "held for maintenance": sum(1 for incident in expected if incident.held),
         "deadlines extended by our outages": sum(prediction.extended for prediction in predictions),
+        "flapping summaries": sum(len(prediction.summaries) for prediction in predictions),
+        "notifications held while flapping": sum(p.held_while_flapping for p in predictions),
     }
     assert all(count >= 3 for count in coverage.values()), coverage
     assert coverage["two pings within one sweep"] >= 20, coverage
     assert coverage["repeats"] >= 10, coverage
+    assert coverage["flapping summaries"] >= 5, coverage
+    assert coverage["notifications held while flapping"] >= 20, coverage

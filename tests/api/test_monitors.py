@@ -42,6 +42,8 @@ MONITOR_FIELDS = {
     "runbook_url",
     "notify_every_failures",
     "trigger",
+    # Read-only: held notifications while incidents keep opening (issue 15).
+    "flapping",
 }
 
 

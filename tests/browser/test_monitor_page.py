@@ -264,3 +264,28 @@ def test_every_control_is_named_and_reached_from_the_keyboard(page: Page, signed
     assert pause.evaluate("element => getComputedStyle(element).outlineStyle") != "none", "no visible focus"
     page.goto(f"/projects/{signed_in.project.id}/activity/")
     assert page.evaluate(UNNAMED_CONTROLS) == []
+
+
+def test_flapping_and_ignored_pings_are_shown_on_the_page(
+    page: Page, signed_in: SignedIn, live: str, screenshot: Callable[..., Path]
+) -> None:
+    """A crash-looping job (flapping) whose link was opened by a preview bot (an ignored GET)."""
+    monitor = MonitorFactory.create(
+        project=signed_in.project, name="Queue consumer", methods="POST", interval_seconds=86400
+    )
+
+    def ping(suffix: str = "", method: str = "POST") -> None:
+        request = urllib.request.Request(f"{live}/ping/{monitor.ping_uuid}{suffix}", method=method)
+        with urllib.request.urlopen(request) as answer:
+            assert answer.status == 200
+
+    for _ in range(3):
+        ping("/fail")
+        ping()
+    ping(method="GET")
+    page.goto(f"/monitors/{monitor.id}/")
+    expect(page.locator("#monitor-live .chip.flapping")).to_have_text("flapping")
+    expect(page.locator(".ignored-ping")).to_have_count(1)
+    expect(page.locator(".ignored-ping")).to_contain_text("GET")
+    expect(page.locator(".ignored-ping .chip")).to_have_text("ignored: GET to a POST-only monitor")
+    screenshot("monitor-flapping-ignored-ping")

@@ -23,6 +23,7 @@ from monitors.state import (
     Edit,
     Effect,
     Finish,
+    FlapSummary,
     IncidentJoined,
     IncidentOpened,
     IncidentResolved,
@@ -583,3 +584,80 @@ def test_a_monitor_state_is_immutable() -> None:
     state: MonitorState = initial_state(config(), created_at=T0)
     with pytest.raises(AttributeError):
         state.status = "down"  # type: ignore[misc]
+
+
+# --- resume on ping, flapping ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("ping", ["start", "finish"])
+def test_resume_on_ping_resumes_before_the_ping_counts(ping: str) -> None:
+    h = Harness(resume_on_ping=True)
+    h.apply(Pause(at=at(1)))
+    h.start(100) if ping == "start" else h.fail(100)
+    assert not h.state.paused
+    assert h.state.status == ("running" if ping == "start" else "down")
+
+
+def test_without_resume_on_ping_a_ping_leaves_the_monitor_paused() -> None:
+    h = Harness()
+    h.apply(Pause(at=at(1)))
+    h.fail(100)
+    assert (h.state.paused, h.told()) == (True, [])
+
+
+def _flap(h: Harness, times: int, every: float = 20) -> None:
+    for n in range(times):
+        h.fail(n * every)
+        h.finish(n * every + every / 2)
+
+
+def notified(effects: list[Effect]) -> list[str]:
+    words = []
+    for effect in effects:
+        if isinstance(effect, IncidentOpened | IncidentResolved) and effect.notify:
+            words.append("problem" if isinstance(effect, IncidentOpened) else "recovered")
+        elif isinstance(effect, FlapSummary):
+            words.append(f"summary {effect.flap.problems}/{effect.flap.recoveries}")
+    return words
+
+
+def test_the_third_opening_within_the_window_starts_flapping_and_holds_what_follows() -> None:
+    h = Harness(flap_window_seconds=300, schedule=Schedule(kind="interval", seconds=3600))
+    _flap(h, 4)
+    assert h.told() == ["opened failed", "resolved"] * 4  # every incident is still recorded
+    assert notified(h.effects) == ["problem", "recovered", "problem", "recovered", "problem"]
+    flap = h.state.flap
+    assert flap is not None
+    assert (flap.since, flap.last_change_at, flap.problems, flap.recoveries) == (at(40), at(70), 1, 2)
+    assert h.state.deadline == at(70 + 300)  # before the next due time: the sweeper looks then
+
+
+def test_stable_for_the_window_the_held_notifications_are_summarised_once() -> None:
+    h = Harness(flap_window_seconds=300, schedule=Schedule(kind="interval", seconds=3600))
+    _flap(h, 4)
+    assert notified(h.tick(369)) == []
+    assert notified(h.tick(370)) == ["summary 1/2"]
+    assert h.state.flap is None
+    assert notified(h.tick(371)) == []
+    h.fail(400)
+    assert notified(h.effects)[-1] == "problem"  # flapping is over
+
+
+def test_openings_further_apart_than_the_window_never_flap() -> None:
+    h = Harness(flap_window_seconds=300, schedule=Schedule(kind="interval", seconds=3600))
+    _flap(h, 5, every=151)
+    assert h.state.flap is None
+    assert notified(h.effects) == ["problem", "recovered"] * 5
+
+
+def test_repeats_while_flapping_are_held_and_do_not_extend_it() -> None:
+    h = Harness(
+        flap_window_seconds=300, notify_every_failures=1, schedule=Schedule(kind="interval", seconds=3600)
+    )
+    _flap(h, 3)
+    h.fail(60)
+    h.fail(80)  # a repeat, held
+    flap = h.state.flap
+    assert flap is not None
+    assert (flap.problems, flap.last_change_at) == (2, at(60))
+    assert not any(isinstance(effect, ProblemRepeated) for effect in h.effects)

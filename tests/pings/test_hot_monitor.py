@@ -24,11 +24,12 @@ import threading
 import time
 import uuid
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
@@ -119,9 +120,15 @@ class Load:
 
 
 def replay(monitor: Monitor) -> dict[str, Any]:
-    """The finishes in the order they were judged, judged again by CONTRACT §3's counting rules."""
-    bad = good = opened = resolved = 0
-    incident = False
+    """The finishes in the order they were judged, judged again by CONTRACT §3's counting rules.
+
+    Incidents opening three times within FLAP_WINDOW_SECONDS make it flapping: later problems
+    and recoveries are not notified (the load lasts seconds: it never becomes stable again).
+    """
+    bad = good = opened = resolved = notified_problems = notified_recoveries = 0
+    incident = flapping = False
+    opens: list[datetime] = []
+    window = timedelta(seconds=settings.FLAP_WINDOW_SECONDS)
     durations: tuple[int, ...] = ()
     finishes = Ping.objects.filter(monitor=monitor).exclude(kind__in=[PingKind.START, PingKind.LOG])
     for ping in finishes.select_related("run").order_by("id"):
@@ -136,10 +143,14 @@ def replay(monitor: Monitor) -> dict[str, Any]:
             bad, good = 0, good + 1
             if incident:
                 incident, resolved = False, resolved + 1
+                notified_recoveries += not flapping
         else:
             bad, good = bad + 1, 0
             if not incident:
                 incident, opened = True, opened + 1
+                notified_problems += not flapping
+                opens.append(ping.received_at)
+                flapping = flapping or len([at for at in opens if at >= ping.received_at - window]) >= 3
     return {
         "consecutive_bad": bad,
         "consecutive_good": good,
@@ -147,6 +158,9 @@ def replay(monitor: Monitor) -> dict[str, Any]:
         "recent_durations_ms": list(durations),
         "opened": opened,
         "resolved": resolved,
+        "notified_problems": notified_problems,
+        "notified_recoveries": notified_recoveries,
+        "flapping": flapping,
     }
 
 
@@ -231,8 +245,9 @@ def test_a_hot_monitor_keeps_pings_fast_and_judges_every_run_once() -> None:
     assert incidents.count() == expected["opened"]
     assert incidents.filter(resolved_at__isnull=False).count() == expected["resolved"]
     notifications = Notification.objects.filter(incident__monitor=hot)
-    assert notifications.filter(event="problem").count() == expected["opened"]
-    assert notifications.filter(event="recovered").count() == expected["resolved"]
+    assert notifications.filter(event="problem").count() == expected["notified_problems"]
+    assert notifications.filter(event="recovered").count() == expected["notified_recoveries"]
+    assert stored.flapping == expected["flapping"]
     # The slow threshold learned from the window kept on the row.
     assert slow_threshold_ms(stored.recent_durations_ms) is not None
     # The sweeper was working all along on the other monitors.

@@ -21,6 +21,7 @@ EMOJI = {
     "reminder": ":red_circle:",
     "recovered": ":large_green_circle:",
     "test": ":white_check_mark:",
+    "flapping_summary": ":large_yellow_circle:",
 }
 
 
