@@ -1,9 +1,9 @@
 """Who may see and change what in the web UI. Every UI view resolves its project or monitor here.
 
 A user sees only the projects they are a member of; anything else answers 404, so a page
-never tells a stranger that a project or monitor exists. Whether a member may change things
-is decided by `ProjectAccess.can_change` alone: today every member may; when roles arrive
-(owner/admin/member/viewer), the role check goes there and nowhere else in the views.
+never tells a stranger that a project or monitor exists. What a member may change is decided
+by their role in `monitors.permissions`, which the services also ask: `ProjectAccess.can(…)`
+and `require(…)` only let a page hide what the service would refuse anyway.
 
 The resolved access is kept on the request for the page header (`context_processors`), and
 the project becomes the session's current project, which `/` shows.
@@ -20,12 +20,13 @@ from urllib.parse import quote
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import AnonymousUser, User
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
 from monitors.models import MAX_ID, Membership, Monitor, Project
+from monitors.permissions import Permission, refusal, role_allows
+from monitors.roles import Role
 from monitors.selectors import projects_of_user
 
 SESSION_PROJECT_KEY = "vigil_project_id"
@@ -47,14 +48,34 @@ class ProjectAccess:
         return self.membership.project
 
     @property
+    def role(self) -> str:
+        return self.membership.role
+
+    def can(self, permission: Permission) -> bool:
+        return role_allows(self.membership.role, permission)
+
+    def require(self, permission: Permission) -> None:
+        """For views that write: 403 (in the site's style) before the form is even read."""
+        if not self.can(permission):
+            raise refusal(permission, self.membership.role)
+
+    @property
     def can_change(self) -> bool:
-        """May this user change anything in this project? The one place a role check plugs in."""
-        return True
+        """May this user change monitors and incidents (members and up)?"""
+        return self.can(Permission.CHANGE_MONITORS)
+
+    @property
+    def can_admin(self) -> bool:
+        """Channels, API keys, maintenance, settings and members (admins and owners)."""
+        return self.can(Permission.CHANGE_PROJECT)
+
+    @property
+    def is_owner(self) -> bool:
+        return self.membership.role == Role.OWNER
 
     def require_change(self) -> None:
-        """For views that write: 403 (in the site's style) when the user may only look."""
-        if not self.can_change:
-            raise PermissionDenied("You can look at this project but not change it.")
+        """For views that change monitors or incidents: 403 when the user may only look."""
+        self.require(Permission.CHANGE_MONITORS)
 
     @property
     def projects(self) -> list[Project]:

@@ -10,6 +10,7 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
+from monitors.actors import api_actor, set_actor
 from monitors.api_keys import api_key_find
 from monitors.models import ApiKey
 
@@ -40,6 +41,8 @@ class BearerKeyAuthentication(BaseAuthentication):
         api_key = api_key_find(raw_key) if raw_key.isascii() and raw_key.isprintable() else None
         if api_key is None:
             raise exceptions.AuthenticationFailed("Invalid API key.")
+        # From here on the services act as this key (`monitors.permissions`, `monitors.audit`).
+        set_actor(api_actor(request, api_key))
         return KeyHolder(api_key=api_key), api_key
 
     def authenticate_header(self, request: Request) -> str:

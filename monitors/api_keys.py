@@ -1,4 +1,8 @@
-"""API keys: generated once, stored as a SHA-256 hash, checked in constant time."""
+"""API keys: generated once, stored as a SHA-256 hash, checked in constant time.
+
+Creating and revoking ask `monitors.permissions` and are audited (by name and prefix: the key
+itself is never stored anywhere).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,11 @@ import hashlib
 import hmac
 import secrets
 
+from django.db import transaction
+
+from monitors.audit import audit_record, changes
 from monitors.models import ApiKey, Project
+from monitors.permissions import Permission, require
 
 KEY_PREFIX = "vgl_"
 
@@ -17,18 +25,35 @@ def _digest(raw_key: str) -> str:
 
 def api_key_create(*, project: Project, name: str, read_only: bool = False) -> tuple[ApiKey, str]:
     """Returns the stored key and the whole raw key, which is never stored or shown again."""
+    require(Permission.CHANGE_API_KEYS, project)
     # The stored prefix is how the key begins ("vgl_2b1c5d16"), so people can tell keys apart.
     prefix = f"{KEY_PREFIX}{secrets.token_hex(4)}"
     raw_key = f"{prefix}_{secrets.token_urlsafe(32)}"
-    api_key = ApiKey.objects.create(
-        project=project, name=name, prefix=prefix, key_hash=_digest(raw_key), read_only=read_only
-    )
+    with transaction.atomic():
+        api_key = ApiKey.objects.create(
+            project=project, name=name, prefix=prefix, key_hash=_digest(raw_key), read_only=read_only
+        )
+        audit_record(
+            project=project, action="key.create", obj=api_key, changes=changes(None, _snapshot(api_key))
+        )
     return api_key, raw_key
 
 
 def api_key_revoke(*, api_key: ApiKey) -> None:
-    """The key stops working at once: its row (and so its hash) is gone."""
-    api_key.delete()
+    """The key stops working at once."""
+    require(Permission.CHANGE_API_KEYS, api_key.project)
+    with transaction.atomic():
+        audit_record(
+            project=api_key.project,
+            action="key.revoke",
+            obj=api_key,
+            changes=changes(_snapshot(api_key), None),
+        )
+        api_key.delete()
+
+
+def _snapshot(api_key: ApiKey) -> dict[str, object]:
+    return {"name": api_key.name, "prefix": api_key.prefix, "read_only": api_key.read_only}
 
 
 def api_key_find(raw_key: str) -> ApiKey | None:

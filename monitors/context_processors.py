@@ -14,6 +14,8 @@ _SECTIONS = (
     ("incidents", ("project-incidents", "incident")),
     ("channels", ("project-channels", "channel")),
     ("settings", ("project-settings", "apikey", "maintenance")),
+    ("members", ("project-members", "project-invitation")),
+    ("audit", ("project-audit",)),
 )
 
 

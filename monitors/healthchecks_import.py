@@ -27,6 +27,7 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from alerts.delivery import http
+from monitors.audit import audit_record
 from monitors.keywords import KeywordsError, normalize_keywords
 from monitors.models import Monitor, PingMethods, Project
 from monitors.projects import PING_KEY_IN_USE, ProjectError, project_update, validate_ping_key
@@ -491,7 +492,7 @@ def import_apply(plan: ImportPlan) -> ImportResult:
     """Write the plan in one transaction: all of it, or nothing if any part fails."""
     try:
         with transaction.atomic():
-            project = plan.project or Project.objects.create(name=plan.project_name)
+            project = plan.project or _project_create(plan.project_name)
             if plan.ping_key is not None:
                 project_update(project=project, ping_key=plan.ping_key)
             for item in plan.monitors:
@@ -506,6 +507,13 @@ def import_apply(plan: ImportPlan) -> ImportResult:
         updated=plan.count("update"),
         skipped=plan.count("skip"),
     )
+
+
+def _project_create(name: str) -> Project:
+    """A project for the imported checks; it has no member until someone is added (admin, invite)."""
+    project = Project.objects.create(name=name)
+    audit_record(project=project, action="project.create", obj=project, changes={"name": [None, name]})
+    return project
 
 
 def _apply_one(item: PlannedMonitor, *, project: Project) -> None:

@@ -10,6 +10,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from monitors.roles import Role
+
 # The largest id a BigAutoField can hold: anything above it names no row on any database.
 MAX_ID = 2**63 - 1
 
@@ -34,10 +36,15 @@ class Project(models.Model):
 class Membership(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
-    is_owner = models.BooleanField(default=False)
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    joined_at = models.DateTimeField(auto_now_add=True, null=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["project", "user"], name="membership_unique")]
+
+    @property
+    def is_owner(self) -> bool:
+        return self.role == Role.OWNER
 
 
 class ApiKey(models.Model):
@@ -196,3 +203,84 @@ class SweeperOutage(models.Model):
     @property
     def length_seconds(self) -> float:
         return (self.ended_at - self.started_at).total_seconds()
+
+
+class Invitation(models.Model):
+    """An invitation to a project by e-mail, used once before `expires_at`; only its token hash is kept."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.project} ({self.role})"
+
+
+class AuditVia(models.TextChoices):
+    UI = "ui"
+    API = "api"
+    CLI = "cli"
+
+
+class AuditEntry(models.Model):
+    """One change to a project: who, by which way, from where, what, and each field before → after.
+
+    Written by monitors.audit only; secrets are masked before they reach it.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="audit_entries")
+    at = models.DateTimeField()
+    # The actor as it was: the user may be deleted and the key revoked, the entry keeps their names.
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_email = models.CharField(max_length=254, blank=True, default="")
+    actor_key_name = models.CharField(max_length=100, blank=True, default="")
+    actor_key_prefix = models.CharField(max_length=16, blank=True, default="")
+    # Who ran a management command (the operating-system user), for `cli` entries.
+    actor_cli = models.CharField(max_length=100, blank=True, default="")
+    via = models.CharField(max_length=3, choices=AuditVia.choices)
+    address = models.CharField(max_length=45, blank=True, default="")
+    action = models.CharField(max_length=50)
+    object_type = models.CharField(max_length=30)
+    object_id = models.CharField(max_length=40, blank=True, default="")
+    object_name = models.CharField(max_length=254, blank=True, default="")
+    changes = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["project", "-at", "-id"], name="audit_project_newest"),
+            models.Index(fields=["at"], name="audit_at"),
+        ]
+
+    @property
+    def actor_label(self) -> str:
+        if self.actor_key_prefix:
+            return f"API key “{self.actor_key_name}” ({self.actor_key_prefix}…)"
+        if self.actor_email:
+            return self.actor_email
+        return f"command line ({self.actor_cli})" if self.actor_cli else "command line"
+
+
+class SignIn(models.Model):
+    """A successful sign-in: when, from where, with what browser; the session it opened."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sign_ins")
+    at = models.DateTimeField()
+    address = models.CharField(max_length=45, blank=True, default="")
+    user_agent = models.CharField(max_length=300, blank=True, default="")
+    session_key = models.CharField(max_length=40, blank=True, default="")
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "-at"], name="signin_user_newest")]

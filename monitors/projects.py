@@ -1,6 +1,7 @@
 """Writes to projects: create one with its owner; its own settings, name and ping key (CONTRACT §4).
 
-The API and the web UI both call `project_update`; its rules are checked here once.
+The API and the web UI both call `project_update`; its rules are checked here once, behind
+`monitors.permissions` and with an audit entry (the ping key masked: it lets its holder ping).
 """
 
 from __future__ import annotations
@@ -12,7 +13,11 @@ import uuid
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 
+from monitors.actors import Actor, current_actor
+from monitors.audit import audit_record, changes, masked
 from monitors.models import Membership, Project
+from monitors.permissions import Permission, require
+from monitors.roles import Role
 
 PING_KEY_CHARS = re.compile(r"[A-Za-z0-9_-]+")
 # Long enough not to be guessed (generated keys have 22 characters), short enough for the column.
@@ -62,7 +67,17 @@ def project_create(*, name: str, owner: User) -> Project:
     """A new project whose one member is its owner (sign-up, `vigil_bootstrap`, the web UI)."""
     with transaction.atomic():
         project = Project.objects.create(name=validate_project_name(name))
-        Membership.objects.create(project=project, user=owner, is_owner=True)
+        Membership.objects.create(project=project, user=owner, role=Role.OWNER)
+        # At sign-up nobody is signed in yet: the new owner is who acts.
+        acting = current_actor()
+        actor = Actor(via=acting.via, user=owner, address=acting.address, cli_name=acting.cli_name)
+        audit_record(
+            project=project,
+            action="project.create",
+            obj=project,
+            changes=changes(None, _snapshot(project)),
+            actor=actor,
+        )
     return project
 
 
@@ -71,6 +86,8 @@ def project_update(*, project: Project, name: str | None = None, ping_key: str |
 
     The old ping key stops working at once: slug ping URLs built with it answer 404.
     """
+    require(Permission.CHANGE_PROJECT, project)
+    before = _snapshot(project)
     changed: list[str] = []
     if name is not None:
         project.name = validate_project_name(name)
@@ -85,11 +102,21 @@ def project_update(*, project: Project, name: str | None = None, ping_key: str |
     try:
         with transaction.atomic():
             project.save(update_fields=changed)
+            audit_record(
+                project=project,
+                action="project.update",
+                obj=project,
+                changes=changes(before, _snapshot(project)),
+            )
     except IntegrityError:
         # Another project took the key between the check and the write.
         project.refresh_from_db()
         raise ProjectError("ping_key", PING_KEY_IN_USE) from None
     return project
+
+
+def _snapshot(project: Project) -> dict[str, object]:
+    return {"name": project.name, "ping_key": masked(project.ping_key)}
 
 
 def _parses_as_uuid(value: str) -> bool:

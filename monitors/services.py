@@ -1,4 +1,7 @@
-"""Writes to monitors: create, update, pause, resume.
+"""Writes to monitors: create, update, pause, resume, delete.
+
+Each asks `monitors.permissions.require` first (nothing is written when it refuses) and leaves
+an audit entry (`monitors.audit`) in the same transaction as its change.
 
 Every write that touches state locks the row, goes through monitors.state and writes only the
 columns it changes (and bumps `revision`), so a ping committed in between is never overwritten.
@@ -14,7 +17,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from monitors.audit import audit_record, changes
 from monitors.models import Monitor, Project, ScheduleKind
+from monitors.permissions import Permission, require
 from monitors.schedule import Schedule
 from monitors.state import Edit, Event, Pause, Resume, apply
 from monitors.state_rows import changed_columns, config_of, state_init, state_of
@@ -34,6 +39,36 @@ def schedule_fields(schedule: Schedule) -> dict[str, Any]:
     }
 
 
+# What a person would call a monitor's settings, as the audit log shows them. Never the ping
+# uuid: it is the secret in the ping URL.
+AUDITED_FIELDS = (
+    "name",
+    "slug",
+    "description",
+    "tags",
+    "grace_seconds",
+    "max_duration_seconds",
+    "failure_threshold",
+    "recovery_threshold",
+    "allow_overlap",
+    "rules",
+    "resume_on_ping",
+    "methods",
+    "keywords",
+    "runbook_url",
+    "notify_every_failures",
+    "paused",
+    "paused_until",
+)
+
+
+def monitor_snapshot(monitor: Monitor) -> dict[str, Any]:
+    snapshot = {name: getattr(monitor, name) for name in AUDITED_FIELDS}
+    snapshot["schedule"] = monitor.schedule
+    snapshot["channels"] = sorted(monitor.channels.values_list("id", flat=True)) if monitor.pk else []
+    return snapshot
+
+
 def monitor_create(
     *,
     project: Project,
@@ -46,6 +81,26 @@ def monitor_create(
 
     `ping_uuid` keeps a ping URL from another service; one in use raises IntegrityError.
     """
+    require(Permission.CHANGE_MONITORS, project)
+    with transaction.atomic():
+        monitor = _insert(project=project, slug=slug, channel_ids=channel_ids, ping_uuid=ping_uuid, **fields)
+        audit_record(
+            project=project,
+            action="monitor.create",
+            obj=monitor,
+            changes=changes(None, monitor_snapshot(monitor)),
+        )
+    return monitor
+
+
+def _insert(
+    *,
+    project: Project,
+    slug: str,
+    channel_ids: list[int] | None = None,
+    ping_uuid: uuid.UUID | None = None,
+    **fields: Any,
+) -> Monitor:
     now = timezone.now()
     fields.setdefault("name", slug)
     if ping_uuid is not None:
@@ -62,9 +117,12 @@ def monitor_create(
 
 
 def monitor_get_or_create_by_slug(*, project: Project, slug: str) -> Monitor:
-    """`?create=1`: interval 1 day, grace 1 hour, all project channels. Safe under races."""
+    """`?create=1`: interval 1 day, grace 1 hour, all project channels. Safe under races.
+
+    The ping key in the URL is the authority here (no actor, no audit entry: a ping is no person).
+    """
     try:
-        return monitor_create(project=project, slug=slug, interval_seconds=86400, grace_seconds=3600)
+        return _insert(project=project, slug=slug, interval_seconds=86400, grace_seconds=3600)
     except IntegrityError:
         return Monitor.objects.get(project=project, slug=slug)
 
@@ -74,8 +132,10 @@ def monitor_update(
 ) -> Monitor:
     """Apply changed fields; a schedule or grace change re-plans the current window."""
     now = now or timezone.now()
+    require(Permission.CHANGE_MONITORS, monitor.project)
     with transaction.atomic():
         locked = _locked(monitor)
+        snapshot = monitor_snapshot(locked)
         edited = {name: value for name, value in fields.items() if getattr(locked, name) != value}
         before = state_of(locked)
         for name, value in edited.items():
@@ -84,35 +144,54 @@ def monitor_update(
         _write(locked, {**edited, **changed_columns(before, after)})
         if channel_ids is not None:
             locked.channels.set(locked.project.channels.filter(id__in=channel_ids))
-    locked.refresh_from_db()
+        locked.refresh_from_db()
+        _audit(locked, "monitor.update", snapshot)
     return locked
 
 
 def monitor_pause(*, monitor: Monitor, until: datetime | None = None, now: datetime | None = None) -> Monitor:
     """Paused monitors record pings and raise nothing; `until` resumes by itself."""
-    return _transition(monitor, Pause(at=now or timezone.now(), until=until))
+    return _transition(monitor, Pause(at=now or timezone.now(), until=until), "monitor.pause")
 
 
 def monitor_resume(*, monitor: Monitor, now: datetime | None = None) -> Monitor:
     """Resuming starts a fresh due window, so the pause itself is never a missed run."""
-    return _transition(monitor, Resume(at=now or timezone.now()))
+    return _transition(monitor, Resume(at=now or timezone.now()), "monitor.resume")
 
 
-def _transition(monitor: Monitor, event: Event) -> Monitor:
+def _transition(monitor: Monitor, event: Event, action: str) -> Monitor:
+    require(Permission.CHANGE_MONITORS, monitor.project)
     with transaction.atomic():
         locked = _locked(monitor)
+        snapshot = monitor_snapshot(locked)
         before = state_of(locked)
         transition = apply(before, event)
         # Pause, resume and edit never produce incident effects: only pings and time do.
         assert not transition.effects, transition.effects
         _write(locked, changed_columns(before, transition.state))
-    locked.refresh_from_db()
+        locked.refresh_from_db()
+        _audit(locked, action, snapshot, always=True)
     return locked
 
 
 def monitor_delete(*, monitor: Monitor) -> None:
     """Delete a monitor with everything recorded about it (runs, pings, incidents, deliveries)."""
-    monitor.delete()
+    require(Permission.CHANGE_MONITORS, monitor.project)
+    with transaction.atomic():
+        audit_record(
+            project=monitor.project,
+            action="monitor.delete",
+            obj=monitor,
+            changes=changes(monitor_snapshot(monitor), None),
+        )
+        monitor.delete()
+
+
+def _audit(monitor: Monitor, action: str, before: dict[str, Any], *, always: bool = False) -> None:
+    """An entry for what changed; an edit that changed nothing leaves none."""
+    changed = changes(before, monitor_snapshot(monitor))
+    if changed or always:
+        audit_record(project=monitor.project, action=action, obj=monitor, changes=changed)
 
 
 def _locked(monitor: Monitor) -> Monitor:

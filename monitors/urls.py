@@ -5,10 +5,12 @@ from django.urls import URLPattern, URLResolver, include, path
 from monitors.views import (
     accounts,
     activity,
+    audit,
     channels,
     dashboard,
     healthchecks_import,
     incidents,
+    members,
     monitor_actions,
     monitor_form,
     monitors,
@@ -21,6 +23,8 @@ account_patterns: list[URLPattern | URLResolver] = [
     path("login/", accounts.SigninView.as_view(), name="login"),
     path("signup/", accounts.signup, name="signup"),
     path("password_reset/", accounts.PasswordResetView.as_view(), name="password_reset"),
+    path("profile/", accounts.profile, name="profile"),
+    path("profile/sign-out-others/", accounts.sign_out_others, name="profile-sign-out-others"),
     # logout (POST), password_change(_done), password_reset_done/confirm/complete.
     path("", include("django.contrib.auth.urls")),
 ]
@@ -90,6 +94,30 @@ urlpatterns: list[URLPattern | URLResolver] = [
         name="channel-rotate-secret",
     ),
     path("projects/<int:project_id>/activity/", activity.project_activity, name="project-activity"),
+    path("projects/<int:project_id>/audit/", audit.project_audit, name="project-audit"),
+    path("projects/<int:project_id>/members/", members.project_members, name="project-members"),
+    path("projects/<int:project_id>/members/leave/", members.member_leave_view, name="project-members-leave"),
+    path(
+        "projects/<int:project_id>/members/transfer/",
+        members.ownership_transfer_view,
+        name="project-members-transfer",
+    ),
+    path(
+        "projects/<int:project_id>/members/<int:user_id>/role/",
+        members.member_role_view,
+        name="project-members-role",
+    ),
+    path(
+        "projects/<int:project_id>/members/<int:user_id>/remove/",
+        members.member_remove_view,
+        name="project-members-remove",
+    ),
+    path(
+        "projects/<int:project_id>/invitations/<int:invitation_id>/revoke/",
+        members.invitation_revoke_view,
+        name="project-invitation-revoke",
+    ),
+    path("invitations/<str:token>/", members.invitation_view, name="invitation"),
     path("monitors/<int:monitor_id>/", monitors.monitor_detail, name="monitor-detail"),
     path("monitors/<int:monitor_id>/edit/", monitor_form.monitor_edit_view, name="monitor-edit"),
     path("monitors/<int:monitor_id>/pause/", monitor_actions.monitor_pause_view, name="monitor-pause"),

@@ -3,6 +3,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.routers import DefaultRouter
 
 from monitors.api_views import ApiKeyViewSet, MetricsView, MonitorViewSet, ProjectView, api_not_found
+from monitors.audit_api import AuditEntryList
 from pings.api_views import MonitorPingList, MonitorRunList, MonitorStats, ProjectRunList
 from triggers.api import AgentClaim, MonitorRunNow, MonitorRunRequestList
 
@@ -23,6 +24,7 @@ urlpatterns = [
     path("agent/claim/", AgentClaim.as_view(), name="agent-claim"),
     path("runs/", ProjectRunList.as_view(), name="runs"),
     path("project/", ProjectView.as_view(), name="project"),
+    path("audit/", AuditEntryList.as_view(), name="audit"),
     path("metrics/", MetricsView.as_view(), name="metrics"),
     path(
         "schema/", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]), name="schema"

@@ -87,6 +87,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "monitors.actors.ActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -185,6 +186,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 5.0,
         "options": {"expires": 30},
     },
+    "audit-prune": {"task": "monitors.tasks.audit_prune", "schedule": 3600.0, "options": {"expires": 3000}},
     "schedule-reminders": {
         "task": "alerts.delivery.tasks.schedule_reminders",
         "schedule": 60.0,
@@ -258,6 +260,8 @@ LOGIN_REDIRECT_URL = "/"
 # Web UI
 # Off: /accounts/signup/ answers 404 and the sign-in page does not offer it.
 REGISTRATION_OPEN = envbool("REGISTRATION_OPEN", True)
+# Audit log entries older than this are deleted (hourly, by beat).
+AUDIT_RETENTION_DAYS = envint("AUDIT_RETENTION_DAYS", 365, minimum=1)
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 # Sign-in throttling (monitors.signin_throttle): failures per username and address.
 SIGNIN_MAX_FAILURES = envint("SIGNIN_MAX_FAILURES", 5, minimum=1)

@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 
 from monitors.api_keys import api_key_create
 from monitors.models import Monitor, Project
-from tests.alerts.loopback import HttpReceiver
+from tests.alerts.loopback import HttpReceiver, SmtpSink
 from tests.clock import clock
 from tests.factories import MonitorFactory, ProjectFactory
 
@@ -44,6 +44,19 @@ def fast_password_hashing() -> Iterator[None]:
     """Signing in hashes passwords; the production hasher is slow on purpose, tests need not be."""
     with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
         yield
+
+
+@pytest.fixture
+def smtp_sink(settings: Any) -> Iterator[SmtpSink]:
+    """A real SMTP server on loopback, with Django's e-mail settings pointed at it."""
+    with SmtpSink() as sink:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST = "127.0.0.1"
+        settings.EMAIL_PORT = sink.port
+        settings.EMAIL_USE_TLS = False
+        settings.EMAIL_HOST_USER = ""
+        settings.EMAIL_HOST_PASSWORD = ""
+        yield sink
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from monitors.models import Membership, Monitor, Project
+from monitors.roles import Role
 from monitors.state_rows import STATE_COLUMNS, set_columns, state_init
 
 PASSWORD = "correct horse battery"
@@ -55,8 +56,8 @@ class UserFactory(factory.django.DjangoModelFactory[User]):
     password = factory.django.Password(PASSWORD)
 
 
-def member(project: Project, **fields: Any) -> User:
-    """A new user who is a member (owner) of `project`."""
+def member(project: Project, *, role: str = Role.OWNER, **fields: Any) -> User:
+    """A new user who is a member of `project`, in `role` (owner unless told)."""
     user = UserFactory.create(**fields)
-    Membership.objects.create(project=project, user=user, is_owner=True)
+    Membership.objects.create(project=project, user=user, role=role)
     return user

@@ -28,6 +28,7 @@ from alerts.selectors import channels_for_project
 from monitors.access import HtmxHttpRequest, ProjectAccess, project_access, signed_in
 from monitors.channel_forms import KIND_NAMES, ChannelForm
 from monitors.models import MAX_ID
+from monitors.permissions import Permission
 from monitors.shown_once import show_once, take_shown_once
 
 TEMPLATE = "monitors/channels.html"
@@ -94,7 +95,7 @@ def channel_add(request: HttpRequest, project_id: int, kind: str) -> HttpRespons
         raise Http404("No such kind of channel.")
     form = ChannelForm(request.POST if request.method == "POST" else None, project=access.project, kind=kind)
     if request.method == "POST":
-        access.require_change()
+        access.require(Permission.CHANGE_CHANNELS)
         if form.is_valid():
             channel = channel_create(project=access.project, **form.service_arguments())
             messages.success(request, f"Channel “{channel.name}” added.")
@@ -113,7 +114,7 @@ def channel_edit(request: HttpRequest, project_id: int, channel_id: int) -> Http
     data = request.POST if request.method == "POST" else None
     form = ChannelForm(data, project=access.project, kind=channel.kind, channel=channel)
     if request.method == "POST":
-        access.require_change()
+        access.require(Permission.CHANGE_CHANNELS)
         if form.is_valid():
             channel_update(channel=channel, **form.service_arguments())
             messages.success(request, f"Channel “{channel.name}” saved.")
@@ -135,7 +136,7 @@ def channel_delete_view(request: HttpRequest, project_id: int, channel_id: int) 
     access = project_access(request, project_id)
     channel = _channel(access, channel_id)
     if request.method == "POST":
-        access.require_change()
+        access.require(Permission.CHANGE_CHANNELS)
         channel_delete(channel=channel)
         messages.success(request, f"Channel “{channel.name}” deleted.")
         return redirect("project-channels", project_id=access.project.id)
@@ -149,7 +150,7 @@ def channel_test_view(request: HtmxHttpRequest, project_id: int, channel_id: int
     """Send a test notification now; htmx shows the outcome in the channel's row."""
     access = project_access(request, project_id)
     channel = _channel(access, channel_id)
-    access.require_change()
+    access.require(Permission.CHANGE_CHANNELS)
     result = channel_send_test(channel)
     # A sender's error may begin with the status code the outcome already shows.
     error = (result.error or "").removeprefix(f"HTTP {result.status_code}: ")
@@ -169,7 +170,7 @@ def channel_test_view(request: HtmxHttpRequest, project_id: int, channel_id: int
 def channel_rotate_secret_view(request: HttpRequest, project_id: int, channel_id: int) -> HttpResponse:
     access = project_access(request, project_id)
     channel = _channel(access, channel_id)
-    access.require_change()
+    access.require(Permission.CHANGE_CHANNELS)
     if channel.kind != ChannelKind.WEBHOOK:
         raise Http404("Only webhook channels have a signing secret.")
     secret = channel_rotate_secret(channel=channel)

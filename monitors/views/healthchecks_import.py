@@ -21,6 +21,7 @@ from monitors.healthchecks_import import (
     import_apply,
     import_plan,
 )
+from monitors.permissions import Permission
 from monitors.settings_forms import HealthchecksImportForm
 
 TEMPLATE = "monitors/healthchecks_import.html"
@@ -32,7 +33,7 @@ def healthchecks_import_view(request: HttpRequest, project_id: int) -> HttpRespo
     access = project_access(request, project_id)
     if request.method != "POST":
         return render(request, TEMPLATE, {"form": HealthchecksImportForm()})
-    access.require_change()
+    access.require(Permission.CHANGE_PROJECT)
     form = HealthchecksImportForm(request.POST)
     confirmed = request.POST.get("step") == "import"
     if not form.is_valid():

@@ -29,6 +29,7 @@ from monitors.api_keys import api_key_create, api_key_revoke
 from monitors.forms import ProjectForm
 from monitors.maintenance import window_active_until
 from monitors.models import MAX_ID, ApiKey
+from monitors.permissions import Permission
 from monitors.projects import ProjectError, project_update
 from monitors.schedule_words import cron_in_words
 from monitors.settings_forms import ApiKeyForm, MaintenanceWindowForm, PingKeyForm
@@ -103,7 +104,7 @@ def project_settings(request: HttpRequest, project_id: int) -> HttpResponse:
     access = project_access(request, project_id)
     if request.method != "POST":
         return settings_page(request, access)
-    access.require_change()
+    access.require(Permission.CHANGE_PROJECT)
     form = ProjectForm(request.POST, initial={"name": access.project.name})
     if form.is_valid():
         try:
@@ -120,7 +121,7 @@ def project_settings(request: HttpRequest, project_id: int) -> HttpResponse:
 @require_POST
 def ping_key_change(request: HttpRequest, project_id: int) -> HttpResponse:
     access = project_access(request, project_id)
-    access.require_change()
+    access.require(Permission.CHANGE_PROJECT)
     form = PingKeyForm(request.POST)
     if form.is_valid():
         try:
@@ -138,7 +139,7 @@ def ping_key_change(request: HttpRequest, project_id: int) -> HttpResponse:
 @require_POST
 def api_key_create_view(request: HttpRequest, project_id: int) -> HttpResponse:
     access = project_access(request, project_id)
-    access.require_change()
+    access.require(Permission.CHANGE_API_KEYS)
     form = ApiKeyForm(request.POST)
     if not form.is_valid():
         return settings_page(request, access, status=400, api_key_form=form)
@@ -162,7 +163,7 @@ def _api_key(access: ProjectAccess, key_id: int) -> ApiKey:
 @require_POST
 def api_key_revoke_view(request: HttpRequest, project_id: int, key_id: int) -> HttpResponse:
     access = project_access(request, project_id)
-    access.require_change()
+    access.require(Permission.CHANGE_API_KEYS)
     api_key = _api_key(access, key_id)
     api_key_revoke(api_key=api_key)
     messages.success(request, f"API key “{api_key.name}” ({api_key.prefix}…) revoked: it no longer works.")
@@ -173,7 +174,7 @@ def api_key_revoke_view(request: HttpRequest, project_id: int, key_id: int) -> H
 @require_POST
 def maintenance_create_view(request: HttpRequest, project_id: int) -> HttpResponse:
     access = project_access(request, project_id)
-    access.require_change()
+    access.require(Permission.CHANGE_MAINTENANCE)
     form = MaintenanceWindowForm(request.POST)
     if not form.is_valid():
         return settings_page(request, access, status=400, window_form=form)
@@ -186,7 +187,7 @@ def maintenance_create_view(request: HttpRequest, project_id: int) -> HttpRespon
 @require_POST
 def maintenance_delete_view(request: HttpRequest, project_id: int, window_id: int) -> HttpResponse:
     access = project_access(request, project_id)
-    access.require_change()
+    access.require(Permission.CHANGE_MAINTENANCE)
     window = (
         maintenance_windows_for_project(project=access.project).filter(id=window_id).first()
         if 0 < window_id <= MAX_ID

@@ -25,6 +25,7 @@ ENDPOINTS = {
     "/api/v1/agent/claim/": {"get"},
     "/api/v1/runs/": {"get"},
     "/api/v1/project/": {"get", "patch"},
+    "/api/v1/audit/": {"get"},
     "/api/v1/metrics/": {"get"},
     "/api/v1/keys/": {"get", "post"},
     "/api/v1/keys/{id}/": {"delete"},

@@ -28,7 +28,7 @@ def test_a_new_project_has_its_creator_as_owner() -> None:
     user = UserFactory.create()
     project = project_create(name="Ops", owner=user)
     assert Membership.objects.get(project=project).user == user
-    assert Membership.objects.get(project=project).is_owner
+    assert Membership.objects.get(project=project).role == "owner"
 
 
 def test_a_refused_name_creates_nothing() -> None:

@@ -12,6 +12,7 @@ from django.db import transaction
 from monitors.api_keys import api_key_create
 from monitors.models import Membership
 from monitors.projects import ProjectError, default_project_name, project_create
+from monitors.roles import Role
 
 
 class Command(BaseCommand):
@@ -41,7 +42,9 @@ class Command(BaseCommand):
                 user.set_password(password)
                 user.save(update_fields=["password"])
                 self.stdout.write(f"Reusing user {email} (password updated)")
-            membership = Membership.objects.filter(user=user, is_owner=True).select_related("project").first()
+            membership = (
+                Membership.objects.filter(user=user, role=Role.OWNER).select_related("project").first()
+            )
             if membership is None:
                 try:
                     owned = project_create(name=project or default_project_name(email), owner=user)

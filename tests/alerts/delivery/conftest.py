@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.alerts.delivery.celery_workers import Workers
-from tests.alerts.loopback import HttpReceiver, SmtpSink
+from tests.alerts.loopback import HttpReceiver
 
 
 @pytest.fixture
@@ -22,18 +22,6 @@ def receiver() -> Iterator[HttpReceiver]:
 def allow_private(settings: Any) -> None:
     """The receivers live on loopback, which the guard refuses by default."""
     settings.WEBHOOKS_ALLOW_PRIVATE_IPS = True
-
-
-@pytest.fixture
-def smtp_sink(settings: Any) -> Iterator[SmtpSink]:
-    with SmtpSink() as sink:
-        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-        settings.EMAIL_HOST = "127.0.0.1"
-        settings.EMAIL_PORT = sink.port
-        settings.EMAIL_USE_TLS = False
-        settings.EMAIL_HOST_USER = ""
-        settings.EMAIL_HOST_PASSWORD = ""
-        yield sink
 
 
 @pytest.fixture

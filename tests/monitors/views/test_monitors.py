@@ -17,8 +17,8 @@ from django.utils import timezone
 
 from alerts.models import Incident
 from alerts.payloads import monitor_url
-from monitors.access import ProjectAccess
-from monitors.models import Monitor, MonitorStatus, Project, ScheduleKind
+from monitors.models import Membership, Monitor, MonitorStatus, Project, ScheduleKind
+from monitors.roles import Role
 from monitors.services import monitor_pause
 from pings.models import Run
 from pings.selectors import HISTORY_PAGE
@@ -38,9 +38,9 @@ def run_ids(html: str) -> list[int]:
     return [int(found) for found in re.findall(r'<tr id="run-(\d+)" class="run">', html)]
 
 
-def cannot_change(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Roles arrive later; the access helper's one switch is what they will turn.
-    monkeypatch.setattr(ProjectAccess, "can_change", property(lambda self: False))
+def cannot_change(project: Project) -> None:
+    """The signed-in user (the project's one member) becomes a viewer."""
+    Membership.objects.filter(project=project).update(role=Role.VIEWER)
 
 
 # ---- who may see it
@@ -453,27 +453,25 @@ def test_delete_asks_first_then_deletes_everything(signed_in: Client, project: P
     ],
 )
 def test_someone_who_may_not_change_gets_403_and_nothing_changes(
-    signed_in: Client, project: Project, monkeypatch: pytest.MonkeyPatch, method: str, path: str
+    signed_in: Client, project: Project, method: str, path: str
 ) -> None:
     monitor = MonitorFactory.create(project=project, paused=True)
     incident = make_incident(monitor)
-    cannot_change(monkeypatch)
+    cannot_change(project)
     url = f"/monitors/{monitor.id}/" + path.format(incident=incident.id)
     response = getattr(signed_in, method)(url)
     assert response.status_code == 403
-    assert "can look at this project but not change it" in response.content.decode()
+    assert "As viewer of this project you may not change monitors" in response.content.decode()
     monitor.refresh_from_db()
     assert monitor.paused
     incident.refresh_from_db()
     assert incident.acknowledged_at is None
 
 
-def test_a_viewer_sees_the_page_without_controls_or_secrets(
-    signed_in: Client, project: Project, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_viewer_sees_the_page_without_controls_or_secrets(signed_in: Client, project: Project) -> None:
     monitor = MonitorFactory.create(project=project)
     make_incident(monitor)
-    cannot_change(monkeypatch)
+    cannot_change(project)
     page = signed_in.get(detail(monitor)).content.decode()
     assert monitor.ping_url not in page
     for control in ("Pause…", "Delete…", "Acknowledge</button>", "Ready snippets", "Report your job"):

@@ -6,9 +6,9 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from monitors.access import ProjectAccess
 from monitors.models import Membership, Monitor, Project
-from tests.factories import ProjectFactory
+from monitors.roles import Role
+from tests.factories import ProjectFactory, member
 
 pytestmark = pytest.mark.django_db
 PROJECT_PAGES = ("settings/", "incidents/", "channels/")
@@ -34,7 +34,7 @@ def test_creating_a_project_makes_me_its_owner_and_opens_it(signed_in: Client, u
     created = Project.objects.get(name="Payments team")
     assert response["Location"] == f"/projects/{created.id}/"
     assert Membership.objects.get(project=created).user == user
-    assert Membership.objects.get(project=created).is_owner
+    assert Membership.objects.get(project=created).role == "owner"
     page = signed_in.get(response["Location"]).content.decode()
     assert "Project “Payments team” created." in page
     assert signed_in.get("/").context["access"].project == created
@@ -96,14 +96,14 @@ def test_a_members_project_pages_answer(signed_in: Client, project: Project, pag
 
 
 def test_someone_who_may_not_change_the_project_gets_403_and_nothing_changes(
-    signed_in: Client, project: Project, monkeypatch: pytest.MonkeyPatch
+    client: Client, project: Project
 ) -> None:
-    # Roles arrive later; the access helper's one switch is what they will turn.
-    monkeypatch.setattr(ProjectAccess, "can_change", property(lambda self: False))
+    client.force_login(member(project, role=Role.MEMBER))
+    signed_in = client
     old = project.name
     response = signed_in.post(f"/projects/{project.id}/settings/", {"name": "Renamed"})
     assert response.status_code == 403
-    assert "can look at this project but not change it" in response.content.decode()
+    assert "As member of this project you may not change the project" in response.content.decode()
     project.refresh_from_db()
     assert project.name == old
     assert "Rename project" not in signed_in.get(f"/projects/{project.id}/settings/").content.decode()
