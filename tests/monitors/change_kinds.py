@@ -141,6 +141,9 @@ KINDS = [
             project=w.project, kind="email", name="Ops", config={"to": ["ops@example.com"]}
         ),
         changed=lambda w: _exists(Channel, name="Ops"),
+        ui=lambda c, w: c.post(
+            f"/projects/{w.project.id}/channels/add/email/", {"name": "Ops", "target": "ops@example.com"}
+        ),
         api=lambda c, w: c.post(
             "/api/v1/channels/",
             {"kind": "email", "name": "Ops", "config": {"to": ["ops@example.com"]}},
@@ -153,6 +156,7 @@ KINDS = [
         Role.ADMIN,
         service=lambda w: channel_delete(channel=w.channel),
         changed=lambda w: not _exists(Channel, id=w.channel.id),
+        ui=lambda c, w: c.post(f"/projects/{w.project.id}/channels/{w.channel.id}/delete/"),
         api=lambda c, w: c.delete(f"/api/v1/channels/{w.channel.id}/"),
     ),
     Kind(
@@ -161,6 +165,9 @@ KINDS = [
         Role.ADMIN,
         service=lambda w: api_key_create(project=w.project, name="ci"),
         changed=lambda w: _exists(ApiKey, name="ci"),
+        ui=lambda c, w: c.post(
+            f"/projects/{w.project.id}/settings/keys/", {"name": "ci", "access": "read_write"}
+        ),
         api=lambda c, w: c.post("/api/v1/keys/", {"name": "ci"}, format="json"),
     ),
     Kind(
@@ -169,6 +176,7 @@ KINDS = [
         Role.ADMIN,
         service=lambda w: api_key_revoke(api_key=w.key),
         changed=lambda w: not _exists(ApiKey, id=w.key.id),
+        ui=lambda c, w: c.post(f"/projects/{w.project.id}/settings/keys/{w.key.id}/revoke/"),
         api=lambda c, w: c.delete(f"/api/v1/keys/{w.key.id}/"),
     ),
     Kind(
@@ -179,6 +187,16 @@ KINDS = [
             project=w.project, name="Upgrade", cron_expression="0 3 * * *", duration_seconds=600
         ),
         changed=lambda w: _exists(MaintenanceWindow, name="Upgrade"),
+        ui=lambda c, w: c.post(
+            f"/projects/{w.project.id}/settings/maintenance/",
+            {
+                "name": "Upgrade",
+                "kind": "recurring",
+                "cron_expression": "0 3 * * *",
+                "timezone": "UTC",
+                "duration_minutes": "10",
+            },
+        ),
         api=lambda c, w: c.post(
             "/api/v1/maintenance/",
             {"name": "Upgrade", "cron_expression": "0 3 * * *", "duration_seconds": 600},
@@ -191,6 +209,7 @@ KINDS = [
         Role.ADMIN,
         service=lambda w: maintenance_window_delete(window=w.window),
         changed=lambda w: not _exists(MaintenanceWindow, id=w.window.id),
+        ui=lambda c, w: c.post(f"/projects/{w.project.id}/settings/maintenance/{w.window.id}/delete/"),
         api=lambda c, w: c.delete(f"/api/v1/maintenance/{w.window.id}/"),
     ),
     Kind(
@@ -208,6 +227,7 @@ KINDS = [
         Role.ADMIN,
         service=lambda w: project_update(project=w.project, ping_key=NEW_PING_KEY),
         changed=lambda w: _exists(Project, id=w.project.id, ping_key=NEW_PING_KEY),
+        ui=lambda c, w: c.post(f"/projects/{w.project.id}/settings/ping-key/", {"ping_key": NEW_PING_KEY}),
         api=lambda c, w: c.patch("/api/v1/project/", {"ping_key": NEW_PING_KEY}, format="json"),
     ),
     Kind(
