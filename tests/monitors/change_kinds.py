@@ -26,6 +26,7 @@ from monitors.roles import Role
 from monitors.services import monitor_create, monitor_delete, monitor_pause, monitor_update
 from tests.api.builders import make_channel, make_incident
 from tests.factories import MonitorFactory, ProjectFactory, member
+from tests.monitors.views.test_monitor_form import form_data
 
 RANK = {Role.VIEWER: 0, Role.MEMBER: 1, Role.ADMIN: 2, Role.OWNER: 3}
 NEW_PING_KEY = "brand-new-ping-key-0001"
@@ -92,6 +93,7 @@ KINDS = [
         Role.MEMBER,
         service=lambda w: monitor_create(project=w.project, slug="new-job"),
         changed=lambda w: _exists(Monitor, slug="new-job"),
+        ui=lambda c, w: c.post(f"/projects/{w.project.id}/monitors/new/", form_data(slug="new-job")),
         api=lambda c, w: c.post(
             "/api/v1/monitors/",
             {"name": "New", "slug": "new-job", "schedule": {"kind": "interval", "seconds": 60}},
@@ -104,6 +106,9 @@ KINDS = [
         Role.MEMBER,
         service=lambda w: monitor_update(monitor=w.monitor, name="Renamed"),
         changed=lambda w: _exists(Monitor, id=w.monitor.id, name="Renamed"),
+        ui=lambda c, w: c.post(
+            f"/monitors/{w.monitor.id}/edit/", form_data(name="Renamed", slug=w.monitor.slug)
+        ),
         api=lambda c, w: c.patch(f"/api/v1/monitors/{w.monitor.id}/", {"name": "Renamed"}, format="json"),
     ),
     Kind(
