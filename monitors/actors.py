@@ -72,8 +72,15 @@ def ui_actor(request: HttpRequest) -> Actor:
     return Actor(via=AuditVia.UI, request=request)
 
 
+# The `vigil` command-line client (`vigil trigger`, `vigil stats`) says so in its User-Agent.
+CLIENT_USER_AGENT_PREFIX = "vigil-client/"
+
+
 def api_actor(request: HttpRequest, api_key: ApiKey) -> Actor:
-    return Actor(via=AuditVia.API, api_key=api_key, request=request)
+    """A key acting through the API: `cli` when the request comes from the `vigil` client."""
+    agent = str(request.META.get("HTTP_USER_AGENT", ""))
+    via = AuditVia.CLI if agent.startswith(CLIENT_USER_AGENT_PREFIX) else AuditVia.API
+    return Actor(via=via, api_key=api_key, request=request)
 
 
 _current: ContextVar[Actor | None] = ContextVar("vigil_actor", default=None)

@@ -34,9 +34,8 @@ class MonitorRunNow(APIView):
         """Run now: ask the monitor's trigger (URL or agent) to start the job, with a fresh rid."""
         monitor = _monitor(request, pk)
         api_key: ApiKey = request.auth  # type: ignore[assignment]
-        via = "cli" if request.headers.get("User-Agent", "").startswith("vigil-client/") else "api"
         try:
-            run_request = run_request_create(monitor=monitor, requested_by=api_key.name, via=via)
+            run_request = run_request_create(monitor=monitor, requested_by=api_key.name)
         except NoTrigger as error:
             return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT)
         return Response(RunRequestSerializer(run_request).data, status=status.HTTP_201_CREATED)

@@ -1,7 +1,9 @@
 """Writes of Run now: set a monitor's trigger, ask for a run, hand a request to an agent, expire.
 
 Every entry point (the monitor page, the REST API, `vigil trigger`) calls `run_request_create`;
-the API's `trigger` field calls `trigger_set` and `trigger_validate`.
+the API's `trigger` field calls `trigger_set` and `trigger_validate`. Both are changes a person
+makes: they ask `monitors.permissions` (members and up) and leave an audit entry (the trigger's
+URL and signing secret masked).
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from django.utils import timezone
 
 from alerts.delivery.senders.base import ConfigError, clean_url_config
 from alerts.models import new_message_id, new_webhook_secret
+from monitors.audit import audit_record, masked
 from monitors.models import Monitor, Project
-from triggers.audit import run_request_audit
+from monitors.permissions import Permission, require
 from triggers.models import UNSTARTED_STATUSES, RunRequest, RunRequestStatus, Trigger, TriggerKind
 
 NO_TRIGGER = (
@@ -85,10 +88,14 @@ def trigger_of(monitor: Monitor) -> Trigger | None:
 def trigger_set(*, monitor: Monitor, spec: TriggerSpec | None) -> str | None:
     """Give `monitor` this trigger (None removes it); returns the signing secret when a URL
     trigger was set (a new one when it was not a URL trigger before), else None."""
+    require(Permission.CHANGE_MONITORS, monitor.project)
     current = trigger_of(monitor)
+    before = _trigger_snapshot(current)
     if spec is None:
         if current is not None:
-            current.delete()
+            with transaction.atomic():
+                current.delete()
+                _trigger_audit(monitor, before, None)
         # The reverse one-to-one is cached on the instance: forget the deleted row.
         monitor._state.fields_cache.pop("trigger", None)
         return None
@@ -100,15 +107,34 @@ def trigger_set(*, monitor: Monitor, spec: TriggerSpec | None) -> str | None:
         current.secret = ""
     current.kind = spec.kind
     current.url = spec.url
-    current.save()
+    with transaction.atomic():
+        current.save()
+        _trigger_audit(monitor, before, _trigger_snapshot(current))
     monitor.trigger = current
     return current.secret if spec.kind == TriggerKind.URL else None
 
 
-def run_request_create(
-    *, monitor: Monitor, requested_by: str, via: str, now: datetime | None = None
-) -> RunRequest:
+def _trigger_snapshot(trigger: Trigger | None) -> dict[str, Any] | None:
+    """A trigger as the audit log shows it: the URL and the secret masked (either lets its holder
+    start jobs or pass for Vigil)."""
+    if trigger is None:
+        return None
+    return {"kind": trigger.kind, "url": masked(trigger.url), "secret": masked(trigger.secret)}
+
+
+def _trigger_audit(monitor: Monitor, before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
+    if before != after:
+        audit_record(
+            project=monitor.project,
+            action="monitor.trigger",
+            obj=monitor,
+            changes={"trigger": [before, after]},
+        )
+
+
+def run_request_create(*, monitor: Monitor, requested_by: str, now: datetime | None = None) -> RunRequest:
     """Ask for a run now: `pending` until a URL delivery or an agent takes it. NoTrigger without a trigger."""
+    require(Permission.CHANGE_MONITORS, monitor.project)
     now = now or timezone.now()
     trigger = Trigger.objects.filter(monitor=monitor).first()
     if trigger is None:
@@ -122,7 +148,14 @@ def run_request_create(
             message_id=new_message_id() if trigger.kind == TriggerKind.URL else "",
             next_attempt_at=now if trigger.kind == TriggerKind.URL else None,
         )
-        run_request_audit(request, via=via)
+        audit_record(
+            project=monitor.project,
+            action="monitor.run",
+            obj=monitor,
+            changes={
+                "run_request": [None, {"id": request.id, "rid": str(request.rid), "trigger": trigger.kind}]
+            },
+        )
     return request
 
 

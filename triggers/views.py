@@ -33,7 +33,7 @@ def run_now_view(request: HtmxHttpRequest, monitor_id: int) -> HttpResponse:
     access.require_change()
     error = done = ""
     try:
-        run_request_create(monitor=monitor, requested_by=request.user.get_username(), via="ui")
+        run_request_create(monitor=monitor, requested_by=request.user.get_username())
         done = "Run requested: it shows below as it goes."
     except NoTrigger as refusal:
         error = str(refusal)

@@ -27,9 +27,12 @@ from monitors.services import monitor_create, monitor_delete, monitor_pause, mon
 from tests.api.builders import make_channel, make_incident
 from tests.factories import MonitorFactory, ProjectFactory, member
 from tests.monitors.views.test_monitor_form import form_data
+from triggers.models import RunRequest, Trigger, TriggerKind
+from triggers.services import TriggerSpec, run_request_create, trigger_set
 
 RANK = {Role.VIEWER: 0, Role.MEMBER: 1, Role.ADMIN: 2, Role.OWNER: 3}
 NEW_PING_KEY = "brand-new-ping-key-0001"
+TRIGGER_URL = "https://93.184.216.34/run-the-job?token=very-secret-trigger-token"
 
 
 @dataclass
@@ -47,6 +50,7 @@ def build_world() -> World:
     project = ProjectFactory.create(name="Shop")
     member(project, role=Role.OWNER)
     monitor = MonitorFactory.create(project=project, name="Backup")
+    Trigger.objects.create(monitor=monitor, kind=TriggerKind.AGENT)
     now = timezone.now()
     return World(
         project=project,
@@ -119,6 +123,29 @@ KINDS = [
         changed=lambda w: _exists(Monitor, id=w.monitor.id, paused=True),
         ui=lambda c, w: c.post(f"/monitors/{w.monitor.id}/pause/"),
         api=lambda c, w: c.post(f"/api/v1/monitors/{w.monitor.id}/pause/"),
+    ),
+    Kind(
+        "run now",
+        "monitor.run",
+        Role.MEMBER,
+        service=lambda w: run_request_create(monitor=w.monitor, requested_by="someone"),
+        changed=lambda w: _exists(RunRequest, monitor=w.monitor),
+        ui=lambda c, w: c.post(f"/monitors/{w.monitor.id}/run/"),
+        api=lambda c, w: c.post(f"/api/v1/monitors/{w.monitor.id}/run/"),
+    ),
+    Kind(
+        "trigger set",
+        "monitor.trigger",
+        Role.MEMBER,
+        service=lambda w: trigger_set(
+            monitor=w.monitor, spec=TriggerSpec(kind=TriggerKind.URL, url=TRIGGER_URL)
+        ),
+        changed=lambda w: _exists(Trigger, monitor=w.monitor, kind=TriggerKind.URL),
+        api=lambda c, w: c.patch(
+            f"/api/v1/monitors/{w.monitor.id}/",
+            {"trigger": {"kind": "url", "url": TRIGGER_URL}},
+            format="json",
+        ),
     ),
     Kind(
         "monitor delete",

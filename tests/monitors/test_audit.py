@@ -21,7 +21,7 @@ from monitors.models import ApiKey, AuditEntry, AuditVia, Invitation, Monitor, P
 from monitors.roles import Role
 from tests.conftest import make_client
 from tests.factories import ProjectFactory, member
-from tests.monitors.change_kinds import KINDS, Kind, World, build_world
+from tests.monitors.change_kinds import KINDS, TRIGGER_URL, Kind, World, build_world
 
 ENTRY_COLUMNS = ("actor_email", "actor_key_name", "actor_key_prefix", "via", "address", "action", "changes")
 
@@ -120,6 +120,9 @@ def test_no_secret_is_ever_written(client: Client, world: World, settings: Any) 
         {"name": "Kept", "slug": "kept", "schedule": {"kind": "interval", "seconds": 60}},
         format="json",
     ).json()
+    trigger = api.patch(
+        f"/api/v1/monitors/{monitor['id']}/", {"trigger": {"kind": "url", "url": TRIGGER_URL}}, format="json"
+    ).json()["trigger"]
     sent = member_invite(project=project, email="x@example.com", role=Role.MEMBER)
     api.delete(f"/api/v1/channels/{created['id']}/")
 
@@ -128,6 +131,9 @@ def test_no_secret_is_ever_written(client: Client, world: World, settings: Any) 
         new_ping_key,
         hook_url,
         new_hook_url,
+        TRIGGER_URL,
+        "very-secret-trigger-token",
+        trigger["secret"],
         "very-secret-path",
         first_secret,
         second_secret,
@@ -153,6 +159,9 @@ def test_no_secret_is_ever_written(client: Client, world: World, settings: Any) 
     ping_key_change = entries(project, "project.update")[-1].changes["ping_key"]
     assert ping_key_change[0] != ping_key_change[1]
     assert Channel.objects.count() == 1  # the world's; the hook is gone, its entries stay
+    (trigger_entry,) = entries(project, "monitor.trigger")
+    assert trigger_entry.changes["trigger"][0] is None
+    assert trigger_entry.changes["trigger"][1]["kind"] == "url"
 
 
 def test_the_address_honours_trusted_proxies_only(world: World, settings: Any) -> None:
@@ -242,3 +251,13 @@ def test_members_below_admin_cannot_read_the_log(client: Client, world: World, r
     client.force_login(member(world.project, role=role))
     assert client.get(f"/projects/{world.project.id}/audit/").status_code == 403
     assert client.get(f"/projects/{ProjectFactory.create().id}/audit/").status_code == 404
+
+
+def test_run_now_from_the_vigil_client_is_recorded_as_cli(world: World) -> None:
+    api = make_client(world.project)
+    response = api.post(f"/api/v1/monitors/{world.monitor.id}/run/", HTTP_USER_AGENT="vigil-client/1.0")
+    assert response.status_code == 201
+    (entry,) = entries(world.project, "monitor.run")
+    assert entry.via == AuditVia.CLI
+    assert entry.actor_key_name == "test"
+    assert entry.changes["run_request"][1]["rid"] == response.json()["rid"]

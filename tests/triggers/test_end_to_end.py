@@ -175,7 +175,7 @@ def test_a_refused_signature_starts_nothing_and_failed_deliveries_are_retried_th
     with JobReceiver("whsec_" + base64.b64encode(b"x" * 32).decode(), mon.ping_url, ["true"]) as receiver:
         url_trigger(mon, receiver.url)  # another secret than the receiver knows
         receiver.script(Reply(503, b"busy"))
-        request = run_request_create(monitor=mon, requested_by="ada@example.com", via="api")
+        request = run_request_create(monitor=mon, requested_by="ada@example.com")
 
         assert deliver_due() == 1
         request.refresh_from_db()
@@ -220,8 +220,8 @@ def test_a_vigil_agent_process_picks_up_a_request_and_runs_its_mapped_command(
         stderr=subprocess.PIPE,
     )
     try:
-        ignored = run_request_create(monitor=unmapped, requested_by="ada@example.com", via="ui")
-        request = run_request_create(monitor=backup, requested_by="ada@example.com", via="ui")
+        ignored = run_request_create(monitor=unmapped, requested_by="ada@example.com")
+        request = run_request_create(monitor=backup, requested_by="ada@example.com")
         stdout, stderr = agent.communicate(timeout=60)
     finally:
         if agent.poll() is None:
@@ -261,7 +261,7 @@ def test_vigil_trigger_asks_for_a_run_and_says_why_not_without_a_trigger(live: L
 def test_a_request_nobody_takes_expires_and_says_so(project_with_member: tuple[Monitor, Client]) -> None:
     mon, browser = project_with_member
     trigger_set(monitor=mon, spec=TriggerSpec(kind=TriggerKind.AGENT))
-    request = run_request_create(monitor=mon, requested_by="ada@example.com", via="ui")
+    request = run_request_create(monitor=mon, requested_by="ada@example.com")
     expiry = timedelta(seconds=django_settings.RUN_NOW_EXPIRY_SECONDS)
 
     assert run_requests_expire(now=request.requested_at + expiry - timedelta(seconds=1)) == 0
@@ -291,8 +291,8 @@ def test_a_started_request_does_not_expire_and_a_late_start_still_counts(
     settings.RUN_NOW_EXPIRY_SECONDS = 1
     mon, _ = project_with_member
     trigger_set(monitor=mon, spec=TriggerSpec(kind=TriggerKind.AGENT))
-    started = run_request_create(monitor=mon, requested_by="ada@example.com", via="ui")
-    late = run_request_create(monitor=mon, requested_by="ada@example.com", via="ui")
+    started = run_request_create(monitor=mon, requested_by="ada@example.com")
+    late = run_request_create(monitor=mon, requested_by="ada@example.com")
     pinger = Client()
     assert pinger.get(f"/ping/{mon.ping_uuid}/start?rid={started.rid}").status_code == 200
 
@@ -311,7 +311,7 @@ def test_a_rid_sent_to_another_monitor_marks_nothing(project_with_member: tuple[
     mon, _ = project_with_member
     other = MonitorFactory.create(project=mon.project)
     trigger_set(monitor=mon, spec=TriggerSpec(kind=TriggerKind.AGENT))
-    request = run_request_create(monitor=mon, requested_by="ada@example.com", via="ui")
+    request = run_request_create(monitor=mon, requested_by="ada@example.com")
 
     assert Client().get(f"/ping/{other.ping_uuid}?rid={request.rid}").status_code == 200
 
