@@ -62,7 +62,7 @@ def trigger_validate(data: object) -> TriggerSpec | None:
         raise TriggerError('null, {"kind": "url", "url": "…"} or {"kind": "agent"}.')
     kind = data.get("kind")
     allowed = {"url": {"kind", "url"}, "agent": {"kind"}}
-    if kind not in allowed:
+    if not isinstance(kind, str) or kind not in allowed:
         raise TriggerError('kind: "url" or "agent".')
     unknown = sorted(set(data) - allowed[kind])
     if unknown:

@@ -78,6 +78,8 @@ def test_a_monitor_is_created_with_an_agent_trigger_and_it_can_be_removed(api: A
         ({"kind": "url", "url": "http://10.1.2.3/run"}, "private"),
         ({"kind": "url", "url": "http://169.254.169.254/latest/meta-data"}, "link-local"),
         ({"kind": "cron"}, "kind"),
+        ({"kind": {}}, "kind"),
+        ({"kind": ["url"]}, "kind"),
         ({"kind": "agent", "url": "http://example.com"}, "unknown key"),
         ("agent", "null"),
     ],
