@@ -7,8 +7,8 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-BEFORE = [("monitors", "0005_engine_state")]
-AFTER = [("monitors", "0006_membership_roles")]
+BEFORE = [("monitors", "0006_flapping")]
+AFTER = [("monitors", "0007_membership_roles")]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -18,7 +18,7 @@ def role_to_flag(apps: Any, schema_editor: Any) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("monitors", "0005_engine_state")]
+    dependencies = [("monitors", "0006_flapping")]
 
     operations = [
         migrations.AddField(
