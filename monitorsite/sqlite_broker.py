@@ -5,8 +5,8 @@ reads half-written message files and crashes the worker (celery/kombu#1551); the
 SQLAlchemy transport needs SQLAlchemy, keeps every delivered message forever and loses
 what a killed worker had taken. Here:
 
-- Publishing is one INSERT; taking a message is one conditional UPDATE that marks it as
-  leased by this process (`owner`), and acknowledging it DELETEs it. A message is never
+- Publishing is one INSERT; taking a message is one UPDATE … RETURNING that marks the
+  oldest waiting one as leased by this process (`owner`), and acknowledging it DELETEs it. A message is never
   lost between the two: if its consumer is killed, the lease is released as soon as
   another consumer sees that the owner's process is gone (or, should its pid have been
   reused, after LEASE_SECONDS, like Redis's visibility timeout), and it is delivered again.
@@ -137,6 +137,12 @@ class Channel(virtual.Channel):
         with self._lock:
             return self._database().execute(sql, params)
 
+    def _fetch_all(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
+        """Runs `sql` to its end under the lock: a RETURNING statement not read to the end
+        would keep its write transaction open."""
+        with self._lock:
+            return self._database().execute(sql, params).fetchall()
+
     def _put(self, queue: str, message: dict[str, Any], **kwargs: Any) -> None:
         self._execute(
             "INSERT INTO message (queue, delivery_tag, payload) VALUES (?, ?, ?)",
@@ -145,25 +151,22 @@ class Channel(virtual.Channel):
 
     def _get(self, queue: str, timeout: float | None = None) -> dict[str, Any]:
         self._reclaim_dead_leases()
-        while True:
-            row = self._execute(
-                "SELECT id, payload FROM message WHERE queue = ? AND owner IS NULL ORDER BY id LIMIT 1",
-                (queue,),
-            ).fetchone()
-            if row is None:
-                raise Empty()
-            message_id, payload = row
-            if queue in self._no_ack_queues:
-                taken = self._execute("DELETE FROM message WHERE id = ?", (message_id,))
-            else:
-                taken = self._execute(
-                    "UPDATE message SET owner = ?, leased_at = ? WHERE id = ? AND owner IS NULL",
-                    (_owner(), time.time(), message_id),
-                )
-            # Another consumer took it between the two statements: try the next one.
-            if taken.rowcount == 1:
-                message: dict[str, Any] = json.loads(payload)
-                return message
+        # One statement picks and takes the message and answers the payload of the row it
+        # took. A SELECT then UPDATE by id could take a different message: once the row it
+        # read is acknowledged (deleted), SQLite hands its rowid to the next INSERT, and the
+        # UPDATE would lease that new message while the old payload was delivered again.
+        oldest = "SELECT id FROM message WHERE queue = ? AND owner IS NULL ORDER BY id LIMIT 1"
+        if queue in self._no_ack_queues:
+            rows = self._fetch_all(f"DELETE FROM message WHERE id = ({oldest}) RETURNING payload", (queue,))
+        else:
+            rows = self._fetch_all(
+                f"UPDATE message SET owner = ?, leased_at = ? WHERE id = ({oldest}) RETURNING payload",
+                (_owner(), time.time(), queue),
+            )
+        if not rows:
+            raise Empty()
+        message: dict[str, Any] = json.loads(rows[0][0])
+        return message
 
     def _forget(self, delivery_tag: str) -> None:
         self._execute("DELETE FROM message WHERE delivery_tag = ?", (delivery_tag,))
