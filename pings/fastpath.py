@@ -2,8 +2,10 @@
 
 The read brings the monitor row and its oldest open runs together; the write updates the
 monitor (only if its revision is still the one read), writes the run (a new one, or the open
-one the finish closes) and inserts the ping, as one data-modifying CTE in autocommit. So an
-acknowledged ping costs two round trips with no BEGIN or COMMIT, and the monitor's row lock
+one the finish closes), counts the ping against the rate limit and inserts the ping, as one
+data-modifying CTE in autocommit. The read is skipped while the process's copy of the monitor
+is valid (pings.monitor_cache): an acknowledged ping costs one round trip, or two, with no
+BEGIN or COMMIT, and the monitor's row lock
 is held only while PostgreSQL runs that one statement, never across Python code: a hot
 monitor is limited by its commits, not by its clients' threads.
 """

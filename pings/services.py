@@ -3,8 +3,9 @@
 Every start and finish goes through monitors.state, which judges it then and there (failed,
 rule, slow, overlap, recovery) and first judges whatever time-based problem fell due before
 it, so neither the order nor the speed of pings can hide a failure, and no ping waits on the
-sweeper. On PostgreSQL the common case (nothing due, no incident to touch) is one plain
-SELECT of the monitor and its open runs and one revision-guarded statement (pings.fastpath);
+sweeper. On PostgreSQL the common case (nothing due, no incident to touch) is one
+revision-guarded statement (pings.fastpath) judged against this process's copy of the monitor
+(pings.monitor_cache), with one SELECT first when there is no copy or it turned out stale;
 when other pings keep winning that race, the row is locked and the same single statement
 written; anything else (incidents and their outbox rows, maintenance windows, our outages,
 SQLite) takes the row lock and writes runs, ping, incidents and the monitor together.
