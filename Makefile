@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 PYTEST_ARGS ?=
 SOAK_MINUTES ?= 30
+SWEEP_ARGS ?=
 
 .PHONY: run test lint typecheck pytest bench bench-memory bench-retention bench-ping bench-sweep bench-pages bench-runs bench-slow-clients soak clean
 
@@ -51,8 +52,10 @@ bench-retention: $(VENV)/.installed-dev
 bench-ping: $(VENV)/.installed-dev
 	bash bench/ping_throughput.sh
 
+# Both modes: PostgreSQL + Redis (the production setting), then the embedded SQLite mode.
 bench-sweep: $(VENV)/.installed-dev
-	$(BIN)/python bench/sweep.py
+	$(BIN)/python bench/sweep.py $(SWEEP_ARGS)
+	$(BIN)/python bench/sweep.py --database-url sqlite:// $(SWEEP_ARGS)
 
 bench-pages: $(VENV)/.installed-dev
 	$(BIN)/python bench/pages.py

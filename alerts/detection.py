@@ -16,8 +16,9 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
@@ -174,7 +175,36 @@ def _write(
         if monitor.sweep_failures:
             monitor.sweep_failures, monitor.sweep_error = 0, ""
             written |= {"sweep_failures", "sweep_error"}
-    Monitor.objects.bulk_update([monitor for monitor, _, _ in done], sorted(written))
+    _update_monitors([monitor for monitor, _, _ in done], sorted(written))
+
+
+def _update_monitors(monitors: list[Monitor], names: list[str]) -> None:
+    """The batch's monitors, `names` columns each, in one statement.
+
+    PostgreSQL: an UPDATE joined to a VALUES list. Django's bulk_update builds a CASE WHEN per
+    column and row, and compiling it cost five times more than running the whole batch.
+    """
+    if connection.vendor != "postgresql":
+        Monitor.objects.bulk_update(monitors, names)
+        return
+    by_name = {column.name: column for column in Monitor._meta.concrete_fields}
+    columns = [by_name[name] for name in names]
+    casts = ["bigint", *(column.db_type(connection) for column in columns)]
+    row = "(" + ", ".join(f"%s::{cast}" for cast in casts) + ")"
+    targets = ", ".join(f'"{column.column}"' for column in columns)
+    assignments = ", ".join(f'"{column.column}" = v."{column.column}"' for column in columns)
+    params: list[Any] = []
+    for monitor in monitors:
+        params.append(monitor.id)
+        params.extend(
+            column.get_db_prep_save(getattr(monitor, column.attname), connection) for column in columns
+        )
+    sql = (
+        f"UPDATE monitors_monitor AS m SET {assignments} FROM (VALUES {', '.join([row] * len(monitors))}) "
+        f'AS v("id", {targets}) WHERE m."id" = v."id"'
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def back_off(monitor_id: int, error: BaseException, *, now: datetime | None = None) -> None:

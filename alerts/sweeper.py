@@ -8,6 +8,7 @@ what exists. Due monitors are claimed in batches with `FOR UPDATE SKIP LOCKED`
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 
 from django.db import DatabaseError
@@ -25,21 +26,33 @@ MAX_BATCHES_PER_SWEEP = 20
 logger = logging.getLogger(__name__)
 
 
-def sweep(*, now: datetime | None = None, batch_size: int = BATCH_SIZE) -> int:
-    """One pass; returns how many monitors this sweeper processed."""
+def sweep(
+    *,
+    now: datetime | None = None,
+    batch_size: int = BATCH_SIZE,
+    after_batch: Callable[[], None] | None = None,
+    on_backlog: Callable[[], None] | None = None,
+) -> int:
+    """One pass; returns how many monitors this sweeper processed. `after_batch` runs after
+    each batch that processed some (committed: its outbox rows can be dispatched);
+    `on_backlog` once when the first batch comes back full (other sweepers may join in)."""
     now = now or timezone.now()
     heartbeat_record(now)
     if not Monitor.objects.filter(deadline__lte=now).exists():
         return 0  # the common case: two reads, and a heartbeat write every few seconds
     outages = outages_recorded(now)
     processed = 0
-    for _ in range(MAX_BATCHES_PER_SWEEP):
+    for batch in range(MAX_BATCHES_PER_SWEEP):
         result = _batch(now=now, outages=outages, batch_size=batch_size)
         processed += result.processed
+        if after_batch is not None and result.processed:
+            after_batch()
         for monitor_id, error in result.failed:
             back_off(monitor_id, error, now=now)
         if result.claimed < batch_size:
             break
+        if on_backlog is not None and batch == 0:
+            on_backlog()
     return processed
 
 

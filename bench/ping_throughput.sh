@@ -4,15 +4,18 @@
 # For each backend (PostgreSQL, then SQLite in embedded mode):
 #   1. a fresh database, `migrate`, 10,000 monitors (bench/seed.py, which also writes their
 #      ping uuids as a Lua table);
-#   2. `gunicorn monitorsite.wsgi --config python:monitorsite.gunicorn_conf -w 2` (the server
-#      settings of `make run` and docker-compose.yml: threaded workers), warm-up, then `wrk -t2 -c16` for DURATION with
+#   2. for each gunicorn setting of SETTINGS (processes x threads, with the shared config
+#      monitorsite/gunicorn_conf.py: threaded workers, as in `make run` and docker-compose.yml):
+#      `gunicorn monitorsite.wsgi`, warm-up, then `wrk -t2 -c16` for DURATION with
 #      bench/random_ping.lua (a random monitor per request, statuses counted, nothing left in
-#      flight at the end);
-#   3. the same for `gunicorn bench.hello_app:application -w 2` (no middleware, no database);
-#   4. req/s, p99 and the ratio Vigil / hello; then the ping rows written during the measured
-#      run must equal the 200s wrk received (every acknowledged ping committed).
-# Targets: ratio >= 0.5 on PostgreSQL, >= 0.2 on SQLite. Exits non-zero on a row-count mismatch
-# (or any failure); a missed ratio target is reported, not fatal (STRICT=1 makes it fatal).
+#      flight at the end); the ping rows written during the measured run must equal the 200s
+#      wrk received (every acknowledged ping committed);
+#   3. the same for `gunicorn bench.hello_app:application` (no middleware, no database);
+#   4. each app at its best setting: req/s, p99 and the ratio Vigil / hello.
+# Targets: ratio >= 0.5 on PostgreSQL, >= 0.2 on SQLite; Vigil's p99 <= 50 ms at 16 connections.
+# Exits non-zero on a row-count mismatch (or any failure); a missed target is reported, not
+# fatal (STRICT=1 makes it fatal). The summary also prints one `BENCH-ROW {json}` line per
+# figure (bench/rows.py) for bench/all.py.
 #
 # Environment (all optional):
 #   DURATION=10s        measured window per app (wrk's -d is the window plus DRAIN seconds)
@@ -25,8 +28,8 @@
 #   REDIS_URL_BENCH=redis://127.0.0.1:6379/14           REDIS_URL of the PostgreSQL run
 #   KEEP_DB=1           keep the benchmark database and the temp dir (printed) on exit
 #   STRICT=1            exit non-zero when a ratio target is missed
-#   GUNICORN_EXTRA=""   extra gunicorn options for both apps, e.g. "--threads 8", or
-#                       "-k sync --threads 1" for the sync workers Vigil used before
+#   SETTINGS="2x16 4x4" gunicorn settings tried for each app: PROCESSESxTHREADS
+#   GUNICORN_EXTRA=""   extra gunicorn options for both apps, e.g. "-k sync" for sync workers
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -48,7 +51,8 @@ KEEP_DB="${KEEP_DB:-0}"
 STRICT="${STRICT:-0}"
 WRK_THREADS=2
 WRK_CONNECTIONS=16
-WEB_WORKERS=2
+SETTINGS="${SETTINGS:-2x16 4x4}"
+P99_TARGET_MS=50
 # Extra gunicorn options for both apps, after the shared config (they override it).
 read -r -a GUNICORN_EXTRA_ARGS <<<"${GUNICORN_EXTRA:-}"
 
@@ -171,13 +175,14 @@ ping_rows() {
     fi
 }
 
-# start_server NAME WSGI_APP: gunicorn on a free loopback port; sets PORT and SERVER_PID.
+# start_server NAME WSGI_APP SETTING: gunicorn on a free loopback port; sets PORT and SERVER_PID.
 start_server() {
-    local name="$1" app="$2"
+    local name="$1" app="$2" setting="$3"
     PORT="$(free_port)"
     # A simple command (not a function) in the background: $! is gunicorn's master itself.
     env -u DATABASE_URL -u REDIS_URL -u VIGIL_SQLITE_PATH "${APP_ENV[@]}" \
-        "$GUNICORN" "$app" --config python:monitorsite.gunicorn_conf -w "$WEB_WORKERS" "${GUNICORN_EXTRA_ARGS[@]}" -b "127.0.0.1:$PORT" \
+        "$GUNICORN" "$app" --config python:monitorsite.gunicorn_conf -w "${setting%x*}" --threads "${setting#*x}" \
+        "${GUNICORN_EXTRA_ARGS[@]}" -b "127.0.0.1:$PORT" \
         >"$TMP/gunicorn-$name.log" 2>&1 &
     SERVER_PID=$!
     # Ready when it answers anything (a 404 for an unknown uuid writes nothing).
@@ -210,64 +215,38 @@ field() {
     grep '^BENCH_RESULT ' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"
 }
 
-# bench_app BACKEND NAME WSGI_APP: warm up, measure; results in $TMP/wrk-BACKEND-NAME.txt.
+# bench_app BACKEND NAME WSGI_APP SETTING: warm up, measure; results in $TMP/wrk-BACKEND-NAME-SETTING.txt.
 bench_app() {
-    local backend="$1" name="$2" app="$3"
-    local uuids="$TMP/uuids-$backend.lua"
-    start_server "$name" "$app"
-    run_wrk "$uuids" "$WARMUP_S" "$TMP/warmup-$backend-$name.txt"
+    local backend="$1" name="$2" app="$3" setting="$4"
+    local uuids="$TMP/uuids-$backend.lua" out="$TMP/wrk-$backend-$name-$setting.txt"
+    start_server "$name" "$app" "$setting"
+    run_wrk "$uuids" "$WARMUP_S" "$TMP/warmup-$backend-$name-$setting.txt"
     local before=""
     if [[ "$name" == vigil ]]; then
         before="$(ping_rows "$backend")"
     fi
-    run_wrk "$uuids" "$WINDOW_S" "$TMP/wrk-$backend-$name.txt"
+    run_wrk "$uuids" "$WINDOW_S" "$out"
     stop_server
     if [[ "$name" == vigil ]]; then
         local after
         after="$(ping_rows "$backend")"
-        echo "$((after - before))" >"$TMP/rows-$backend.txt"
+        check_rows "$backend $setting" "$out" "$((after - before))"
     fi
+    printf '  %-6s %-6s %10s req/s  p50 %8s ms  p99 %8s ms  %s\n' "$name" "$setting" "$(field "$out" rps)" \
+        "$(field "$out" p50_ms)" "$(field "$out" p99_ms)" "$(field "$out" statuses)"
 }
 
 STATUS=0
 declare -a SUMMARY=()
+declare -a ROWS=()
+declare -A LOST=()
 
-report_backend() {
-    local backend="$1"
-    local vigil="$TMP/wrk-$backend-vigil.txt" hello="$TMP/wrk-$backend-hello.txt"
-    local v_rps h_rps v_p99 h_p99 ratio target verdict
-    v_rps="$(field "$vigil" rps)"
-    h_rps="$(field "$hello" rps)"
-    v_p99="$(field "$vigil" p99_ms)"
-    h_p99="$(field "$hello" p99_ms)"
-    ratio="$(awk -v v="$v_rps" -v h="$h_rps" 'BEGIN { printf "%.3f", (h > 0 ? v / h : 0) }')"
-    target="${TARGET[$backend]}"
-    if awk -v r="$ratio" -v t="$target" 'BEGIN { exit !(r >= t) }'; then
-        verdict="meets target >= $target"
-    else
-        verdict="BELOW target >= $target"
-        if [[ "$STRICT" == 1 ]]; then
-            STATUS=1
-        fi
-    fi
-
-    echo
-    echo "== $backend: wrk -t$WRK_THREADS -c$WRK_CONNECTIONS, ${WINDOW_S}s window, gunicorn -w $WEB_WORKERS, monitorsite/gunicorn_conf.py ${GUNICORN_EXTRA:-as it is}"
-    printf '%-8s %10s %10s %10s %8s  %s\n' app "req/s" "p50 ms" "p99 ms" ratio "statuses"
-    printf '%-8s %10s %10s %10s %8s  %s\n' vigil "$v_rps" "$(field "$vigil" p50_ms)" "$v_p99" "$ratio" \
-        "$(field "$vigil" statuses)"
-    printf '%-8s %10s %10s %10s %8s  %s\n' hello "$h_rps" "$(field "$hello" p50_ms)" "$h_p99" "1.000" \
-        "$(field "$hello" statuses)"
-    echo "ratio vigil/hello: $ratio ($verdict)"
-
-    local ok non200 inflight rows errors check
-    ok="$(field "$vigil" ok)"
-    non200="$(field "$vigil" non200)"
-    inflight="$(field "$vigil" inflight)"
-    errors="$(field "$vigil" errors)"
-    rows="$(cat "$TMP/rows-$backend.txt")"
-    # Every 200 must have its row. A request still unanswered when wrk stopped may have been
-    # written without its 200 being seen: that is an extra row, never a lost one.
+# check_rows LABEL WRK_OUT ROWS: every 200 must have its row. A request still unanswered when
+# wrk stopped may have been written without its 200 being seen: an extra row, never a lost one.
+check_rows() {
+    local label="$1" out="$2" rows="$3" ok inflight check
+    ok="$(field "$out" ok)"
+    inflight="$(field "$out" inflight)"
     if ((rows < ok)); then
         check="LOST $((ok - rows))"
         STATUS=1
@@ -277,13 +256,75 @@ report_backend() {
     else
         check=OK
     fi
-    echo "durability: ping rows written $rows, 200s received $ok -> $check" \
-        "(non-200: $non200, unanswered at stop: $inflight, socket errors: $errors)"
-    if ((rows > ok && rows <= ok + inflight)); then
-        echo "  note: $((rows - ok)) row(s) belong to requests still unanswered when wrk stopped"
+    LOST[$label]=$((ok > rows ? ok - rows : 0))
+    echo "  durability ($label): ping rows written $rows, 200s received $ok -> $check" \
+        "(non-200: $(field "$out" non200), unanswered at stop: $inflight, socket errors: $(field "$out" errors))"
+}
+
+# best BACKEND NAME: the setting with the most req/s.
+best() {
+    local backend="$1" name="$2" setting top="" top_rps=-1 rps
+    for setting in $SETTINGS; do
+        rps="$(field "$TMP/wrk-$backend-$name-$setting.txt" rps)"
+        if awk -v a="$rps" -v b="$top_rps" 'BEGIN { exit !(a > b) }'; then
+            top="$setting"
+            top_rps="$rps"
+        fi
+    done
+    echo "$top"
+}
+
+# row NAME FIGURE UNIT TARGET REFERENCE: one BENCH-ROW line (bench/rows.py), kept for the summary.
+row() {
+    ROWS+=("$("$PY" -c 'import json, sys
+name, figure, unit, target, reference = sys.argv[1:]
+print("BENCH-ROW " + json.dumps({"name": name, "figure": float(figure), "unit": unit, "target": target, "reference": reference}))' "$@")")
+}
+
+report_backend() {
+    local backend="$1" v_set h_set vigil hello v_rps h_rps v_p99 h_p99 ratio target verdict p99_verdict lost
+    v_set="$(best "$backend" vigil)"
+    h_set="$(best "$backend" hello)"
+    vigil="$TMP/wrk-$backend-vigil-$v_set.txt"
+    hello="$TMP/wrk-$backend-hello-$h_set.txt"
+    v_rps="$(field "$vigil" rps)"
+    h_rps="$(field "$hello" rps)"
+    v_p99="$(field "$vigil" p99_ms)"
+    h_p99="$(field "$hello" p99_ms)"
+    ratio="$(awk -v v="$v_rps" -v h="$h_rps" 'BEGIN { printf "%.3f", (h > 0 ? v / h : 0) }')"
+    target="${TARGET[$backend]}"
+    if awk -v r="$ratio" -v t="$target" 'BEGIN { exit !(r >= t) }'; then
+        verdict="pass"
+    else
+        verdict="MISS"
+        [[ "$STRICT" == 1 ]] && STATUS=1
     fi
-    SUMMARY+=("$(printf '%-8s vigil %8s req/s p99 %7s ms | hello %8s req/s p99 %7s ms | ratio %s (%s) | rows %s = 200s %s: %s' \
-        "$backend" "$v_rps" "$v_p99" "$h_rps" "$h_p99" "$ratio" "$verdict" "$rows" "$ok" "$check")")
+    if awk -v p="$v_p99" -v t="$P99_TARGET_MS" 'BEGIN { exit !(p <= t) }'; then
+        p99_verdict="pass"
+    else
+        p99_verdict="MISS"
+        [[ "$STRICT" == 1 ]] && STATUS=1
+    fi
+    lost=0
+    for setting in $SETTINGS; do
+        lost=$((lost + ${LOST["$backend $setting"]:-0}))
+    done
+
+    echo
+    echo "== $backend: each app at its best setting (processes x threads), wrk -t$WRK_THREADS -c$WRK_CONNECTIONS, ${WINDOW_S}s"
+    printf '%-28s %12s  %-10s %-7s %s\n' measure figure target verdict "reference (same run)"
+    printf '%-28s %12s  %-10s %-7s %s\n' "ratio vigil/hello" "$ratio" ">= $target" "$verdict" \
+        "vigil $v_rps req/s ($v_set) / hello $h_rps req/s ($h_set)"
+    printf '%-28s %12s  %-10s %-7s %s\n' "vigil req/s" "$v_rps" "" "" "hello $h_rps req/s"
+    printf '%-28s %12s  %-10s %-7s %s\n' "vigil p99 ms" "$v_p99" "<= $P99_TARGET_MS" "$p99_verdict" "hello p99 $h_p99 ms"
+    printf '%-28s %12s  %-10s %-7s %s\n' "acknowledged pings lost" "$lost" "0" "$([[ $lost == 0 ]] && echo pass || echo MISS)" \
+        "every setting's rows counted against its 200s"
+    SUMMARY+=("$(printf '%-8s vigil %8s req/s (%s) p99 %7s ms | hello %8s req/s (%s) p99 %7s ms | ratio %s (target >= %s: %s) | lost %s' \
+        "$backend" "$v_rps" "$v_set" "$v_p99" "$h_rps" "$h_set" "$h_p99" "$ratio" "$target" "$verdict" "$lost")")
+    row "$backend: ping req/s / hello-world req/s" "$ratio" ratio ">= $target" "hello $h_rps req/s ($h_set), vigil $v_rps req/s ($v_set)"
+    row "$backend: ping req/s, best setting" "$v_rps" "req/s" "" "hello $h_rps req/s"
+    row "$backend: ping p99 at 16 connections" "$v_p99" ms "<= $P99_TARGET_MS ms" "hello p99 $h_p99 ms"
+    row "$backend: acknowledged pings not stored" "$lost" pings "0" ""
 }
 
 echo "ping throughput benchmark: $(date -u '+%Y-%m-%d %H:%M:%S UTC'), $(nproc) cores," \
@@ -308,14 +349,15 @@ for backend in $BACKENDS; do
     echo "== $backend: preparing a fresh database"
     use_backend "$backend"
     prepare_database "$backend"
-    echo "-- vigil (monitorsite.wsgi)"
-    bench_app "$backend" vigil monitorsite.wsgi
-    echo "-- hello (bench.hello_app)"
-    bench_app "$backend" hello bench.hello_app:application
+    for setting in $SETTINGS; do
+        bench_app "$backend" vigil monitorsite.wsgi "$setting"
+        bench_app "$backend" hello bench.hello_app:application "$setting"
+    done
     report_backend "$backend"
 done
 
 echo
 echo "== summary (load average at end: $(cut -d' ' -f1-3 /proc/loadavg))"
 printf '%s\n' "${SUMMARY[@]}"
+printf '%s\n' "${ROWS[@]}"
 exit "$STATUS"

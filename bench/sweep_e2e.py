@@ -5,6 +5,8 @@ Import only after `django.setup()`.
 
 from __future__ import annotations
 
+import http.client
+import statistics
 import subprocess
 import threading
 import time
@@ -13,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.db import transaction
 from django.utils import timezone
@@ -150,12 +153,41 @@ class EndToEnd:
     def seen_seconds(self) -> list[float]:
         return [(d.seen_at - d.deadline).total_seconds() for d in self.detections.values()]
 
+    def delivery_rate(self) -> float:
+        """Webhooks received per second, from the first arrival to the last."""
+        arrivals = sorted(self.deliveries.values())
+        if len(arrivals) < 2:
+            return 0.0
+        return (len(arrivals) - 1) / max((arrivals[-1] - arrivals[0]).total_seconds(), 1e-6)
+
     def delivered_seconds(self) -> list[float]:
         return [
             (self.deliveries[monitor_id] - d.deadline).total_seconds()
             for monitor_id, d in self.detections.items()
             if monitor_id in self.deliveries
         ]
+
+
+@dataclass(frozen=True)
+class LoopbackReference:
+    median_ms: float
+    per_second: float
+
+
+def loopback_reference(sink: WebhookSink, *, posts: int = 100) -> LoopbackReference:
+    """Sequential POSTs from this process to the sink, one connection each (as a delivery)."""
+    parts = urlsplit(sink.url)
+    samples = []
+    started = time.perf_counter()
+    for n in range(posts):
+        began = time.perf_counter()
+        connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=10)
+        connection.request("POST", parts.path, body=b"{}", headers={"webhook-id": f"reference-{n}"})
+        connection.getresponse().read()
+        connection.close()
+        samples.append((time.perf_counter() - began) * 1000)
+    elapsed = time.perf_counter() - started
+    return LoopbackReference(median_ms=statistics.median(samples), per_second=posts / elapsed)
 
 
 def run_end_to_end(

@@ -55,9 +55,15 @@ class MonitorCollector:
             "Sweeps of this monitor that raised in a row (retried with backoff; 0 when healthy).",
             labels=LABELS,
         )
+        refused = GaugeMetricFamily(
+            "vigil_monitor_pings_refused",
+            "Pings refused for the monitor's rate limit (PING_RATE_LIMIT_PER_MINUTE), not stored.",
+            labels=LABELS,
+        )
         for monitor in self.monitors:
             labels = [monitor.slug, monitor.name, ",".join(monitor.tags)]
             sweep_failures.add_metric(labels, monitor.sweep_failures)
+            refused.add_metric(labels, monitor.pings_refused)
             up.add_metric(labels, 0 if monitor.status == MonitorStatus.DOWN else 1)
             is_running = monitor.status == MonitorStatus.RUNNING or monitor.open_runs > 0
             running.add_metric(labels, 1 if is_running else 0)
@@ -68,7 +74,7 @@ class MonitorCollector:
                 duration.add_metric(labels, monitor.last_duration_ms / 1000)
             if monitor.last_ping_at is not None:
                 since_ping.add_metric(labels, max(0.0, (self.now - monitor.last_ping_at).total_seconds()))
-        yield from (up, running, state, duration, since_ping, sweep_failures)
+        yield from (up, running, state, duration, since_ping, sweep_failures, refused)
 
         yield GaugeMetricFamily("vigil_monitors_total", "Monitors in scope.", value=len(self.monitors))
         for status in MonitorStatus.values:

@@ -156,6 +156,11 @@ class Monitor(models.Model):
     # Sweeps of this monitor that raised in a row, and the last error: it is retried with backoff.
     sweep_failures = models.IntegerField(default=0)
     sweep_error = models.TextField(blank=True, default="")
+    # The rate limit (pings.rate_limit): the minute being counted, the pings counted in it, and
+    # every ping refused for the limit so far. Counted in the ping's own write, outside `revision`.
+    rate_window = models.DateTimeField(null=True, blank=True)
+    rate_count = models.IntegerField(default=0)
+    pings_refused = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [

@@ -233,8 +233,16 @@ class MonitorSerializer(serializers.ModelSerializer[Monitor]):
             "notify_every_failures",
             "trigger",
             "flapping",
+            "pings_refused",
         ]
-        read_only_fields = ["id", "status", "last_ping_at", "next_due_at", "last_duration_ms"]
+        read_only_fields = [
+            "id",
+            "status",
+            "last_ping_at",
+            "next_due_at",
+            "last_duration_ms",
+            "pings_refused",
+        ]
         extra_kwargs = {"name": {"required": False}}
 
     @extend_schema_field(serializers.URLField(allow_null=True))

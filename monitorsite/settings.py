@@ -117,7 +117,10 @@ TEMPLATES = [
 parsed_database = envdatabase("DATABASE_URL")
 if parsed_database is not None:
     database: dict[str, Any] = parsed_database
-    database["CONN_HEALTH_CHECKS"] = True
+    # No health check: it is a `SELECT 1` round trip before every request's first query, as
+    # much as a whole ping. A connection the server dropped fails one request (503 with
+    # Retry-After, monitorsite.database_outage) and is then closed by Django and replaced.
+    database["CONN_HEALTH_CHECKS"] = False
 else:
     database = {
         "ENGINE": "monitorsite.sqlite_backend",
@@ -164,6 +167,8 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 HOUSEKEEPING_QUEUE = "housekeeping"
 CELERY_TASK_ROUTES = {
     "alerts.tasks.sweep": {"queue": HOUSEKEEPING_QUEUE},
+    "alerts.tasks.watch_deadlines": {"queue": HOUSEKEEPING_QUEUE},
+    "alerts.tasks.sweep_backlog": {"queue": HOUSEKEEPING_QUEUE},
     "alerts.delivery.tasks.dispatch_notifications": {"queue": HOUSEKEEPING_QUEUE},
     "alerts.delivery.tasks.schedule_reminders": {"queue": HOUSEKEEPING_QUEUE},
     "triggers.tasks.dispatch_run_requests": {"queue": HOUSEKEEPING_QUEUE},
@@ -174,7 +179,8 @@ CELERY_TASK_ROUTES = {
 RETENTION_EVERY_SECONDS = 180.0
 # Expiry below the period: a backlog of sweeps is dropped, not run late one after another.
 CELERY_BEAT_SCHEDULE = {
-    "sweep": {"task": "alerts.tasks.sweep", "schedule": 1.0, "options": {"expires": 5}},
+    # Each run watches the deadlines for one second (alerts.deadline_watch).
+    "watch-deadlines": {"task": "alerts.tasks.watch_deadlines", "schedule": 1.0, "options": {"expires": 5}},
     "dispatch-notifications": {
         "task": "alerts.delivery.tasks.dispatch_notifications",
         "schedule": 1.0,
@@ -336,3 +342,7 @@ NOTIFICATION_RETRY_DELAYS = envints("NOTIFICATION_RETRY_DELAYS", [30, 120, 600, 
 NOTIFICATION_RETRY_WINDOW_SECONDS = envint("NOTIFICATION_RETRY_WINDOW_SECONDS", 24 * 3600, minimum=0)
 # Rows handed to workers per dispatcher tick (every second).
 NOTIFICATION_DISPATCH_BATCH = envint("NOTIFICATION_DISPATCH_BATCH", 200, minimum=1)
+# Rows a delivery worker process sends at once (threads, each waiting on its receiver).
+DELIVERY_THREADS = envint("DELIVERY_THREADS", 12, minimum=1)
+# Housekeeping workers the deadline watcher asks to join in when more are due than a batch.
+SWEEP_HELPERS = envint("SWEEP_HELPERS", 2, minimum=0)

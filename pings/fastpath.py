@@ -2,14 +2,17 @@
 
 The read brings the monitor row and its oldest open runs together; the write updates the
 monitor (only if its revision is still the one read), writes the run (a new one, or the open
-one the finish closes) and inserts the ping, as one data-modifying CTE in autocommit. So an
-acknowledged ping costs two round trips with no BEGIN or COMMIT, and the monitor's row lock
+one the finish closes), counts the ping against the rate limit and inserts the ping, as one
+data-modifying CTE in autocommit. The read is skipped while the process's copy of the monitor
+is valid (pings.monitor_cache): an acknowledged ping costs one round trip, or two, with no
+BEGIN or COMMIT, and the monitor's row lock
 is held only while PostgreSQL runs that one statement, never across Python code: a hot
 monitor is limited by its commits, not by its clients' threads.
 """
 
 from __future__ import annotations
 
+import enum
 import functools
 import uuid
 from dataclasses import dataclass
@@ -22,6 +25,7 @@ from psycopg.types.json import Jsonb
 
 from monitors.models import Monitor
 from pings.models import Run
+from pings.rate_limit import RateWindow
 
 RUN_COLUMNS = (
     "rid",
@@ -150,62 +154,123 @@ def _value(value: Any) -> Any:
     return Jsonb(value) if isinstance(value, dict | list) else value
 
 
+class WriteOutcome(enum.Enum):
+    WRITTEN = "written"
+    # The monitor's rate limit for this minute is spent: nothing stored, the refusal counted.
+    REFUSED = "refused"
+    # The monitor's revision moved since it was read (or the monitor is gone): nothing written.
+    CONTENDED = "contended"
+
+
+@dataclass(frozen=True)
+class Written:
+    outcome: WriteOutcome
+    # The id of the run the ping opened or closed, when it did.
+    run_id: int | None = None
+
+
+def _rate_sql(rate: RateWindow) -> tuple[str, str, list[Any], list[Any]]:
+    """The counting assignment and the room-left condition of the claiming UPDATE, with params."""
+    if not rate.enabled:
+        return "", "", [], []
+    assignment = (
+        ', "rate_window" = %s, '
+        '"rate_count" = CASE WHEN m."rate_window" = %s THEN m."rate_count" + 1 ELSE 1 END'
+    )
+    condition = ' AND (m."rate_window" IS DISTINCT FROM %s OR m."rate_count" < %s)'
+    return assignment, condition, [rate.start, rate.start], [rate.start, rate.limit]
+
+
 def write_ping_in_one_statement(
     *,
+    lookup: MonitorLookup,
     monitor_id: int,
     revision: int,
     changes: dict[str, Any],
     run: Run | None,
     ping_row: dict[str, Any],
-) -> bool:
-    """False when the monitor's revision moved since it was read (nothing is written then).
+    rate: RateWindow,
+) -> Written:
+    """Count the ping against the rate limit, and unless it is spent store it and the monitor's
+    changes, all in one statement guarded by the revision read (and by `lookup`, so a ping key
+    rotated since then no longer reaches the monitor).
 
     `run`: a new run (no pk) to insert, an open run (with pk) the ping closes, or None for a
     ping that belongs to no new run (a retried start).
     """
-    assignments = ['"revision" = "revision" + 1', *(f'"{column}" = %s' for column in changes)]
-    params: list[Any] = [*(_value(value) for value in changes.values()), monitor_id, revision]
+    rate_assignment, rate_condition, rate_set, rate_where = _rate_sql(rate)
+    assignments = ['"revision" = m."revision" + 1', *(f'"{column}" = %s' for column in changes)]
+    params: list[Any] = [
+        *(_value(value) for value in changes.values()),
+        *rate_set,
+        monitor_id,
+        revision,
+        *lookup.params,
+        *rate_where,
+    ]
     ping_columns = [column for column in ping_row if column != "monitor_id"]
     ping_values = ", ".join(["%s"] * len(ping_columns))
-    claimed = f"""
-        claimed AS (
-            UPDATE monitors_monitor SET {", ".join(assignments)}
-            WHERE "id" = %s AND "revision" = %s
+    # Exclusive with `claimed` (one spends the last room, the other finds none): one statement
+    # never updates the row twice.
+    refused = ""
+    if rate.enabled:
+        refused = """,
+        refused AS (
+            UPDATE monitors_monitor SET "pings_refused" = "pings_refused" + 1
+            WHERE "id" = %s AND "rate_window" = %s AND "rate_count" >= %s
             RETURNING "id"
         )"""
+        params += [monitor_id, rate.start, rate.limit]
+    claimed = f"""
+        claimed AS (
+            UPDATE monitors_monitor m SET {", ".join(assignments)}{rate_assignment}
+            WHERE m."id" = %s AND m."revision" = %s AND {lookup.where}{rate_condition}
+            RETURNING m."id"
+        ){refused}"""
     if run is None:
-        sql = f"""
-            WITH {claimed}
-            INSERT INTO pings_ping ("monitor_id", "run_id", {", ".join(f'"{c}"' for c in ping_columns)})
-            SELECT claimed."id", NULL, {ping_values} FROM claimed
-            RETURNING "id"
-        """
+        written = f"""
+            stored AS (
+                INSERT INTO pings_ping ("monitor_id", "run_id", {", ".join(f'"{c}"' for c in ping_columns)})
+                SELECT claimed."id", NULL, {ping_values} FROM claimed
+                RETURNING "id", "run_id"
+            )"""
     elif run.pk is None:
-        sql = f"""
-            WITH {claimed}, new_run AS (
+        written = f"""
+            new_run AS (
                 INSERT INTO pings_run ("monitor_id", {", ".join(f'"{c}"' for c in RUN_COLUMNS)})
                 SELECT claimed."id", {", ".join(["%s"] * len(RUN_COLUMNS))} FROM claimed
                 RETURNING "id", "monitor_id"
-            )
-            INSERT INTO pings_ping ("monitor_id", "run_id", {", ".join(f'"{c}"' for c in ping_columns)})
-            SELECT new_run."monitor_id", new_run."id", {ping_values} FROM new_run
-            RETURNING "id"
-        """
+            ),
+            stored AS (
+                INSERT INTO pings_ping ("monitor_id", "run_id", {", ".join(f'"{c}"' for c in ping_columns)})
+                SELECT new_run."monitor_id", new_run."id", {ping_values} FROM new_run
+                RETURNING "id", "run_id"
+            )"""
         params += [_value(getattr(run, column)) for column in RUN_COLUMNS]
     else:
         # The revision covers the run: whatever closes or opens a run bumps it.
-        sql = f"""
-            WITH {claimed}, closed AS (
+        written = f"""
+            closed AS (
                 UPDATE pings_run SET {", ".join(f'"{c}" = %s' for c in CLOSING_COLUMNS)}
                 FROM claimed WHERE pings_run."id" = %s AND pings_run."monitor_id" = claimed."id"
                 RETURNING pings_run."id", pings_run."monitor_id"
-            )
-            INSERT INTO pings_ping ("monitor_id", "run_id", {", ".join(f'"{c}"' for c in ping_columns)})
-            SELECT closed."monitor_id", closed."id", {ping_values} FROM closed
-            RETURNING "id"
-        """
+            ),
+            stored AS (
+                INSERT INTO pings_ping ("monitor_id", "run_id", {", ".join(f'"{c}"' for c in ping_columns)})
+                SELECT closed."monitor_id", closed."id", {ping_values} FROM closed
+                RETURNING "id", "run_id"
+            )"""
         params += [*(_value(getattr(run, column)) for column in CLOSING_COLUMNS), run.pk]
     params += [ping_row[column] for column in ping_columns]
+    refused_flag = "EXISTS (SELECT 1 FROM refused)" if rate.enabled else "false"
+    sql = f"""
+        WITH {claimed}, {written}
+        SELECT (SELECT "id" FROM stored), (SELECT "run_id" FROM stored), {refused_flag}
+    """
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.fetchone() is not None
+        row = cursor.fetchone()
+    ping_id, run_id, was_refused = row if row is not None else (None, None, False)
+    if ping_id is not None:
+        return Written(WriteOutcome.WRITTEN, run_id)
+    return Written(WriteOutcome.REFUSED if was_refused else WriteOutcome.CONTENDED)

@@ -3,8 +3,9 @@
 Every start and finish goes through monitors.state, which judges it then and there (failed,
 rule, slow, overlap, recovery) and first judges whatever time-based problem fell due before
 it, so neither the order nor the speed of pings can hide a failure, and no ping waits on the
-sweeper. On PostgreSQL the common case (nothing due, no incident to touch) is one plain
-SELECT of the monitor and its open runs and one revision-guarded statement (pings.fastpath);
+sweeper. On PostgreSQL the common case (nothing due, no incident to touch) is one
+revision-guarded statement (pings.fastpath) judged against this process's copy of the monitor
+(pings.monitor_cache), with one SELECT first when there is no copy or it turned out stale;
 when other pings keep winning that race, the row is locked and the same single statement
 written; anything else (incidents and their outbox rows, maintenance windows, our outages,
 SQLite) takes the row lock and writes runs, ping, incidents and the monitor together.
@@ -48,7 +49,8 @@ from monitors.state import (
     Transition,
     apply,
 )
-from monitors.state_rows import LOADED_COLUMNS, changed_columns, state_of
+from monitors.state_rows import changed_columns, state_of
+from pings import monitor_cache
 from pings.body import PingBody
 from pings.counting import ping_counted
 from pings.errors import PingError
@@ -56,6 +58,7 @@ from pings.fastpath import (
     CLOSING_COLUMNS,
     MonitorLookup,
     OpenRunRow,
+    WriteOutcome,
     by_id,
     by_slug,
     by_uuid,
@@ -64,10 +67,9 @@ from pings.fastpath import (
     write_ping_in_one_statement,
 )
 from pings.models import Ping, PingKind, Run, RunStatus
+from pings.rate_limit import counted_columns, is_spent, rate_window
 from pings.signals import REQUESTED_RID_VERSION, run_reported
 
-# What the ping path reads of a monitor: its state, and the options that decide what a ping counts as.
-PING_COLUMNS = (*LOADED_COLUMNS, "keywords", "methods")
 # Open runs a finish reads (oldest first): enough for any catch-up, and an index range scan.
 OPEN_RUNS_READ = 100
 # Unlocked reads and guarded writes a ping tries before it takes the row lock instead.
@@ -92,24 +94,33 @@ class PingInput:
     note: str = ""
 
 
-def ping_record_by_uuid(*, ping_uuid: uuid.UUID, ping: PingInput, now: datetime) -> bool:
-    """Store and judge a ping to `/ping/<uuid>`; False when no monitor has that uuid."""
+class Recorded(enum.Enum):
+    """What became of a ping: the view's answer (200, 404, 429)."""
+
+    STORED = "stored"
+    NO_MONITOR = "no monitor"
+    # The monitor's rate limit for this minute is spent: not stored, counted in pings_refused.
+    REFUSED = "refused"
+
+
+def ping_record_by_uuid(*, ping_uuid: uuid.UUID, ping: PingInput, now: datetime) -> Recorded:
+    """Store and judge a ping to `/ping/<uuid>`."""
     return _record(by_uuid(ping_uuid), ping, now)
 
 
-def ping_record_by_slug(*, ping_key: str, slug: str, ping: PingInput, now: datetime) -> bool:
-    """Store and judge a ping to `/ping/<ping key>/<slug>`; False when there is no such monitor."""
+def ping_record_by_slug(*, ping_key: str, slug: str, ping: PingInput, now: datetime) -> Recorded:
+    """Store and judge a ping to `/ping/<ping key>/<slug>`."""
     return _record(by_slug(ping_key, slug), ping, now)
 
 
-def ping_record_by_id(*, monitor_id: int, ping: PingInput, now: datetime) -> bool:
+def ping_record_by_id(*, monitor_id: int, ping: PingInput, now: datetime) -> Recorded:
     return _record(by_id(monitor_id), ping, now)
 
 
-def _record(lookup: MonitorLookup, ping: PingInput, now: datetime) -> bool:
+def _record(lookup: MonitorLookup, ping: PingInput, now: datetime) -> Recorded:
     recorded = _record_ping(lookup, ping, now)
     if (
-        recorded
+        recorded is Recorded.STORED
         and ping.kind != PingKind.LOG
         and ping.rid is not None
         and ping.rid.version == REQUESTED_RID_VERSION
@@ -119,31 +130,43 @@ def _record(lookup: MonitorLookup, ping: PingInput, now: datetime) -> bool:
     return recorded
 
 
-def _record_ping(lookup: MonitorLookup, ping: PingInput, now: datetime) -> bool:
+def _record_ping(lookup: MonitorLookup, ping: PingInput, now: datetime) -> Recorded:
     if connection.vendor != "postgresql" or ping.kind == PingKind.LOG:
         return _record_locked(lookup, ping, now, Attempt.LOCKED_PATH)
     # Threads of this process pinging one monitor take turns here rather than in PostgreSQL:
     # each guarded write then races only the other processes', and mostly wins.
     with _STRIPES[hash(lookup.params) % len(_STRIPES)]:
         attempt = Attempt.CONTENDED
-        for _ in range(ONE_STATEMENT_ATTEMPTS):
-            attempt = _record_in_one_statement(lookup, ping, now, lock=False)
+        # A copy kept from an earlier ping costs no read; when it is stale the write misses
+        # and the row is read again (one more attempt than a cold start gets).
+        entry = monitor_cache.known(lookup.params)
+        for _ in range(ONE_STATEMENT_ATTEMPTS + (entry is not None)):
+            attempt = _record_in_one_statement(lookup, ping, now, entry)
+            entry = None
             if attempt is not Attempt.CONTENDED:
                 break
-        if attempt in (Attempt.WRITTEN, Attempt.NO_MONITOR):
-            return attempt is Attempt.WRITTEN
+        if attempt is Attempt.WRITTEN:
+            return Recorded.STORED
+        if attempt is Attempt.REFUSED:
+            return Recorded.REFUSED
+        if attempt is Attempt.NO_MONITOR:
+            return Recorded.NO_MONITOR
         return _record_locked(lookup, ping, now, attempt)
 
 
-def _record_locked(lookup: MonitorLookup, ping: PingInput, now: datetime, attempt: Attempt) -> bool:
+def _record_locked(lookup: MonitorLookup, ping: PingInput, now: datetime, attempt: Attempt) -> Recorded:
     """The row locked for the whole transaction: SQLite, log pings, and what the one-statement
     path left (contention it kept losing, incidents to write, context to read)."""
+    monitor_cache.forget(lookup.params)
+    window = rate_window(now)
     with transaction.atomic():
         if attempt is Attempt.CONTENDED:
             # Other processes keep winning: take the lock, and still write in one statement.
-            attempt = _record_in_one_statement(lookup, ping, now, lock=True)
-            if attempt in (Attempt.WRITTEN, Attempt.NO_MONITOR):
-                return attempt is Attempt.WRITTEN
+            lock_monitor(lookup)
+            attempt = _record_in_one_statement(lookup, ping, now, None)
+            monitor_cache.forget(lookup.params)
+            if attempt in _SETTLED:
+                return _SETTLED[attempt]
         monitor = (
             Monitor.objects.select_for_update(of=("self",))
             .select_related("project")
@@ -151,15 +174,21 @@ def _record_locked(lookup: MonitorLookup, ping: PingInput, now: datetime, attemp
             .first()
         )
         if monitor is None:
-            return False
+            return Recorded.NO_MONITOR
+        if is_spent(window, counted_window=monitor.rate_window, counted=monitor.rate_count):
+            Monitor.objects.filter(id=monitor.id).update(pings_refused=F("pings_refused") + 1)
+            return Recorded.REFUSED
+        rate_columns = counted_columns(window, counted_window=monitor.rate_window, counted=monitor.rate_count)
         ping = _counted(monitor, ping)
         if ping.kind == PingKind.IGNORED:
             _store_ping(monitor.id, ping, now, None, keep_body=True)
+            if rate_columns:
+                Monitor.objects.filter(id=monitor.id).update(**rate_columns)
         elif ping.kind == PingKind.LOG:
-            _record_log(monitor, ping, now)
+            _record_log(monitor, ping, now, rate_columns)
         else:
-            _judge_locked(monitor, ping, now)
-    return True
+            _judge_locked(monitor, ping, now, rate_columns)
+    return Recorded.STORED
 
 
 # --- the one-statement path ------------------------------------------------------------------
@@ -168,35 +197,38 @@ def _record_locked(lookup: MonitorLookup, ping: PingInput, now: datetime, attemp
 class Attempt(enum.Enum):
     WRITTEN = "written"
     NO_MONITOR = "no monitor"
+    REFUSED = "refused"
     # A concurrent change moved the revision: nothing was written; read again.
     CONTENDED = "contended"
     # Incidents to write or context to read: the locked path's business.
     LOCKED_PATH = "locked path"
 
 
-def _record_in_one_statement(lookup: MonitorLookup, ping: PingInput, now: datetime, *, lock: bool) -> Attempt:
-    """PostgreSQL, the common case: one SELECT (the monitor and its oldest open runs), then run,
-    ping and monitor in one statement guarded by the monitor's revision. With `lock` (inside a
-    transaction) the row is locked first, so the write cannot lose.
+_SETTLED = {
+    Attempt.WRITTEN: Recorded.STORED,
+    Attempt.NO_MONITOR: Recorded.NO_MONITOR,
+    Attempt.REFUSED: Recorded.REFUSED,
+}
+
+
+def _record_in_one_statement(
+    lookup: MonitorLookup, ping: PingInput, now: datetime, entry: monitor_cache.KnownMonitor | None
+) -> Attempt:
+    """PostgreSQL, the common case: run, ping, monitor and the rate count in one statement
+    guarded by the monitor's revision, judged against `entry` (this process's copy of the
+    monitor and its oldest open runs) or, without one, against a fresh read (one SELECT).
     """
-    if lock:
-        lock_monitor(lookup)
-    read = fetch_monitor(lookup, PING_COLUMNS, open_runs_limit=OPEN_RUNS_READ + 1)
-    if read is None:
-        return Attempt.NO_MONITOR
-    monitor, rows = read
+    if entry is None:
+        read = fetch_monitor(lookup, monitor_cache.CACHED_COLUMNS, open_runs_limit=OPEN_RUNS_READ + 1)
+        if read is None:
+            return Attempt.NO_MONITOR
+        entry = monitor_cache.KnownMonitor(monitor=read[0], open_rows=tuple(read[1]))
+    monitor = entry.monitor
     ping = _counted(monitor, ping)
     if ping.kind == PingKind.IGNORED:
         # Stored under the same guard (so never for a monitor deleted meanwhile); no state changes.
-        written = write_ping_in_one_statement(
-            monitor_id=monitor.id,
-            revision=monitor.revision,
-            changes={},
-            run=None,
-            ping_row=ping_columns(monitor.id, ping, now, keep_body=True),
-        )
-        return Attempt.WRITTEN if written else Attempt.CONTENDED
-    open_runs = _open_runs_read(rows, ping.rid) if monitor.open_runs else NO_OPEN_RUNS
+        return _write(lookup, entry, ping, now, changes={}, run=None, keep_body=True)
+    open_runs = _open_runs_read(entry.open_rows, ping.rid) if monitor.open_runs else NO_OPEN_RUNS
     if open_runs is None:
         return Attempt.LOCKED_PATH
     before = state_of(monitor)
@@ -208,14 +240,50 @@ def _record_in_one_statement(lookup: MonitorLookup, ping: PingInput, now: dateti
         return Attempt.LOCKED_PATH
     if transition.touches_incidents or any(isinstance(e, RunTimedOut) for e in transition.effects):
         return Attempt.LOCKED_PATH
+    changes = changed_columns(before, transition.state)
+    run = _ping_run(monitor.id, ping, transition, open_runs)
+    return _write(lookup, entry, ping, now, changes=changes, run=run, keep_body=ping.kind == PingKind.START)
+
+
+def _write(
+    lookup: MonitorLookup,
+    entry: monitor_cache.KnownMonitor,
+    ping: PingInput,
+    now: datetime,
+    *,
+    changes: dict[str, Any],
+    run: Run | None,
+    keep_body: bool,
+) -> Attempt:
+    """The guarded statement; on success this process's copy of the monitor moves with it."""
+    monitor = entry.monitor
     written = write_ping_in_one_statement(
+        lookup=lookup,
         monitor_id=monitor.id,
         revision=monitor.revision,
-        changes=changed_columns(before, transition.state),
-        run=_ping_run(monitor.id, ping, transition, open_runs),
-        ping_row=ping_columns(monitor.id, ping, now, keep_body=ping.kind == PingKind.START),
+        changes=changes,
+        run=run,
+        ping_row=ping_columns(monitor.id, ping, now, keep_body=keep_body),
+        rate=rate_window(now),
     )
-    return Attempt.WRITTEN if written else Attempt.CONTENDED
+    if written.outcome is WriteOutcome.REFUSED:
+        return Attempt.REFUSED
+    if written.outcome is WriteOutcome.CONTENDED:
+        monitor_cache.forget(lookup.params)
+        return Attempt.CONTENDED
+    opened = None
+    if run is not None and run.pk is None and run.status == RunStatus.RUNNING and written.run_id:
+        opened = OpenRunRow(id=written.run_id, started_at=run.started_at, rid=run.rid, meta=run.meta or {})
+    monitor_cache.remember(
+        lookup.params,
+        monitor_cache.after_write(
+            entry,
+            changes=changes,
+            opened=opened,
+            closed_run_id=run.pk if run is not None else None,
+        ),
+    )
+    return Attempt.WRITTEN
 
 
 def _counted(monitor: Monitor, ping: PingInput) -> PingInput:
@@ -233,7 +301,7 @@ def _counted(monitor: Monitor, ping: PingInput) -> PingInput:
     return replace(ping, kind=counted.kind, note=counted.note)
 
 
-def _open_runs_read(rows: list[OpenRunRow], rid: uuid.UUID | None) -> OpenRuns | None:
+def _open_runs_read(rows: tuple[OpenRunRow, ...], rid: uuid.UUID | None) -> OpenRuns | None:
     """The open runs the read brought; None when the ping's rid may be among those it did not."""
     oldest = tuple(_open_run(row.id, row.started_at, row.rid, row.meta) for row in rows[:OPEN_RUNS_READ])
     complete = len(rows) <= OPEN_RUNS_READ
@@ -246,7 +314,7 @@ def _open_runs_read(rows: list[OpenRunRow], rid: uuid.UUID | None) -> OpenRuns |
 # --- the locked path -------------------------------------------------------------------------
 
 
-def _judge_locked(monitor: Monitor, ping: PingInput, now: datetime) -> None:
+def _judge_locked(monitor: Monitor, ping: PingInput, now: datetime, rate_columns: dict[str, Any]) -> None:
     before = state_of(monitor)
     open_runs = _open_runs(monitor.id, ping.rid) if monitor.open_runs else NO_OPEN_RUNS
     try:
@@ -260,7 +328,7 @@ def _judge_locked(monitor: Monitor, ping: PingInput, now: datetime) -> None:
         # A monitor whose state cannot be judged (a bug, a corrupt row) still gets its ping
         # stored: the sweeper then retries it with backoff and /healthz shows it.
         logger.exception("could not judge a ping to monitor %s; stored unjudged", monitor.id)
-        _record_unjudged(monitor, ping, now)
+        _record_unjudged(monitor, ping, now, rate_columns)
         return
     runs = runs_write(monitor.id, transition, ping=ping, open_runs=open_runs)
     _store_ping(monitor.id, ping, now, runs.get(PING_RUN), keep_body=ping.kind == PingKind.START)
@@ -269,7 +337,7 @@ def _judge_locked(monitor: Monitor, ping: PingInput, now: datetime) -> None:
     )
     incidents_write([work])
     Monitor.objects.filter(id=monitor.id).update(
-        revision=F("revision") + 1, **changed_columns(before, transition.state)
+        revision=F("revision") + 1, **changed_columns(before, transition.state), **rate_columns
     )
 
 
@@ -407,15 +475,18 @@ def runs_time_out(run: Run, effect: RunTimedOut) -> None:
     run.closed_reason = "too_long"
 
 
-def _record_log(monitor: Monitor, ping: PingInput, now: datetime) -> None:
-    """A log line changes no state; with a rid it is filed under that rid's open run."""
+def _record_log(monitor: Monitor, ping: PingInput, now: datetime, rate_columns: dict[str, Any]) -> None:
+    """A log line changes no state (it is only counted); with a rid it is filed under that
+    rid's open run."""
     run = None
     if ping.rid is not None and monitor.open_runs:
         run = Run.objects.filter(monitor_id=monitor.id, status=RunStatus.RUNNING, rid=ping.rid).first()
     _store_ping(monitor.id, ping, now, run, keep_body=True)
+    if rate_columns:
+        Monitor.objects.filter(id=monitor.id).update(**rate_columns)
 
 
-def _record_unjudged(monitor: Monitor, ping: PingInput, now: datetime) -> None:
+def _record_unjudged(monitor: Monitor, ping: PingInput, now: datetime, rate_columns: dict[str, Any]) -> None:
     started = ping.kind == PingKind.START
     succeeded = ping.kind == PingKind.SUCCESS or (ping.kind == PingKind.EXIT and ping.exit_code == 0)
     run = Run.objects.create(
@@ -431,7 +502,11 @@ def _record_unjudged(monitor: Monitor, ping: PingInput, now: datetime) -> None:
     )
     _store_ping(monitor.id, ping, now, run, keep_body=started)
     Monitor.objects.filter(id=monitor.id).update(
-        last_ping_at=now, deadline=now, open_runs=F("open_runs") + int(started), revision=F("revision") + 1
+        last_ping_at=now,
+        deadline=now,
+        open_runs=F("open_runs") + int(started),
+        revision=F("revision") + 1,
+        **rate_columns,
     )
 
 

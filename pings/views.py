@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import datetime
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -17,7 +18,15 @@ from monitorsite.database_outage import DATABASE_UNAVAILABLE, RETRY_AFTER_SECOND
 from pings.body import PingBody, read_body, typed_query_value, validate_meta_key, validate_meta_value
 from pings.errors import PingError
 from pings.models import PingKind
-from pings.services import PingInput, parse_rid, ping_record_by_id, ping_record_by_slug, ping_record_by_uuid
+from pings.rate_limit import retry_after_seconds
+from pings.services import (
+    PingInput,
+    Recorded,
+    parse_rid,
+    ping_record_by_id,
+    ping_record_by_slug,
+    ping_record_by_uuid,
+)
 
 ALLOWED_METHODS = ("GET", "HEAD", "POST", "PUT")
 SLUG = re.compile(r"[a-z0-9_-]{1,100}")
@@ -97,9 +106,15 @@ def _ping_input(request: HttpRequest, action: str | None) -> PingInput:
     )
 
 
-def _answer(request: HttpRequest, found: bool) -> HttpResponse:
-    if not found:
+def _answer(request: HttpRequest, recorded: Recorded, now: datetime) -> HttpResponse:
+    if recorded is Recorded.NO_MONITOR:
         return _text("not found", 404)
+    if recorded is Recorded.REFUSED:
+        limit = settings.PING_RATE_LIMIT_PER_MINUTE
+        reason = f"rate limit: this monitor takes {limit} pings a minute; the ping was not stored"
+        response = _text(reason, 429)
+        response["Retry-After"] = str(retry_after_seconds(now))
+        return response
     return _text("" if request.method == "HEAD" else "OK", 200)
 
 
@@ -148,7 +163,8 @@ def _dispatch(request: HttpRequest, first: str, second: str | None, third: str |
         if third is not None:
             raise PingError("too many path segments: use /ping/<uuid>[/start|/fail|/log|/<exit status>]")
         ping = _ping_input(request, second)
-        return _answer(request, ping_record_by_uuid(ping_uuid=ping_uuid, ping=ping, now=timezone.now()))
+        now = timezone.now()
+        return _answer(request, ping_record_by_uuid(ping_uuid=ping_uuid, ping=ping, now=now), now)
     if second is None:
         raise PingError(
             f"{first[:ECHO_CHARS]!r} is not a ping uuid; use /ping/<uuid> or /ping/<ping key>/<slug>"
@@ -164,12 +180,13 @@ def _dispatch_slug(request: HttpRequest, *, ping_key: str, slug: str, action: st
             f"invalid slug {slug[:ECHO_CHARS]!r}: use lowercase letters, digits, '-' and '_' (at most 100)"
         )
     ping = _ping_input(request, action)
-    if ping_record_by_slug(ping_key=ping_key, slug=slug, ping=ping, now=timezone.now()):
-        return _answer(request, True)
-    if request.GET.get("create") not in ("1", "true"):
-        return _answer(request, False)
+    now = timezone.now()
+    recorded = ping_record_by_slug(ping_key=ping_key, slug=slug, ping=ping, now=now)
+    if recorded is not Recorded.NO_MONITOR or request.GET.get("create") not in ("1", "true"):
+        return _answer(request, recorded, now)
     project = Project.objects.filter(ping_key=ping_key).first()
     if project is None:
-        return _answer(request, False)
+        return _answer(request, recorded, now)
     monitor = monitor_get_or_create_by_slug(project=project, slug=slug)
-    return _answer(request, ping_record_by_id(monitor_id=monitor.id, ping=ping, now=timezone.now()))
+    now = timezone.now()
+    return _answer(request, ping_record_by_id(monitor_id=monitor.id, ping=ping, now=now), now)

@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 
 from monitors.api_keys import api_key_create
 from monitors.models import Monitor, Project
+from pings import monitor_cache
 from tests.alerts.loopback import HttpReceiver, SmtpSink
 from tests.clock import clock
 from tests.factories import MonitorFactory, ProjectFactory
@@ -44,6 +45,15 @@ def fast_password_hashing() -> Iterator[None]:
     """Signing in hashes passwords; the production hasher is slow on purpose, tests need not be."""
     with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
         yield
+
+
+@pytest.fixture(autouse=True)
+def no_monitors_known_from_earlier_tests() -> Iterator[None]:
+    """The ping path's per-process copies of monitors (pings.monitor_cache) outlive a test's
+    rolled-back rows; every test starts without them."""
+    monitor_cache.forget_all()
+    yield
+    monitor_cache.forget_all()
 
 
 @pytest.fixture

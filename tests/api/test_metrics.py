@@ -31,6 +31,7 @@ PER_MONITOR = [
     "vigil_monitor_last_duration_seconds",
     "vigil_monitor_seconds_since_last_ping",
     "vigil_monitor_sweep_failures",
+    "vigil_monitor_pings_refused",
 ]
 TOTALS = [
     "vigil_monitors_total",

@@ -44,6 +44,7 @@ MONITOR_FIELDS = {
     "trigger",
     # Read-only: held notifications while incidents keep opening (issue 15).
     "flapping",
+    "pings_refused",
 }
 
 

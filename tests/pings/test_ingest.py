@@ -8,17 +8,12 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.db import connection
 from django.test import Client, override_settings
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from alerts.models import Channel
 from monitors.models import Monitor, MonitorStatus, Project
-from pings.body import PingBody
-from pings.fastpath import write_ping_in_one_statement
-from pings.models import Ping, PingKind, Run, RunStatus
-from pings.services import PingInput, ping_columns
+from pings.models import Ping, Run, RunStatus
 from tests.factories import MonitorFactory
 
 pytestmark = pytest.mark.django_db
@@ -418,56 +413,3 @@ def test_paused_monitor_records_pings_and_stays_paused(client: Client, project: 
     assert monitor.deadline is None
     assert [run.status for run in runs(monitor)] == [RunStatus.FAILED]
     assert Ping.objects.filter(monitor=monitor).count() == 2
-
-
-# --- round trips ---------------------------------------------------------------------------
-
-
-@pytest.mark.postgres
-def test_a_plain_ping_on_postgresql_is_two_statements(client: Client, monitor: Monitor) -> None:
-    client.get(url(monitor))  # warm up the connection
-    with CaptureQueriesContext(connection) as queries:
-        assert client.get(url(monitor, "/0")).status_code == 200
-    statements = [query["sql"].split()[0].upper() for query in queries.captured_queries]
-    assert statements == ["SELECT", "WITH"]
-    run = runs(monitor)[-1]
-    assert (run.status, run.exit_code) == (RunStatus.SUCCESS, 0)
-    assert run.pings.get().kind == "exit"
-
-
-@pytest.mark.postgres
-def test_a_finish_that_closes_its_run_on_postgresql_is_two_statements(
-    client: Client, monitor: Monitor
-) -> None:
-    """The open run is read with the monitor and closed in the same guarded statement."""
-    rid = "6f1e3c1a-8a44-4c39-9b55-1f1f5c9b7a10"
-    client.get(url(monitor, f"/start?rid={rid}"))
-    with CaptureQueriesContext(connection) as queries:
-        assert client.get(url(monitor, f"/0?rid={rid}")).status_code == 200
-    statements = [query["sql"].split()[0].upper() for query in queries.captured_queries]
-    assert statements == ["SELECT", "WITH"]
-    [run] = runs(monitor)
-    assert (run.status, run.exit_code) == (RunStatus.SUCCESS, 0)
-    assert run.duration_ms is not None
-    assert [ping.kind for ping in run.pings.order_by("id")] == ["start", "exit"]
-    monitor.refresh_from_db()
-    assert (monitor.open_runs, monitor.running_since) == (0, None)
-
-
-@pytest.mark.postgres
-def test_a_stale_read_falls_back_to_the_locked_path(client: Client, monitor: Monitor) -> None:
-    # A writer that lost the race (its revision is old) writes nothing at all.
-    written = write_ping_in_one_statement(
-        monitor_id=monitor.id,
-        revision=monitor.revision - 1,
-        changes={"last_ping_at": timezone.now()},
-        run=Run(monitor_id=monitor.id, status=RunStatus.SUCCESS),
-        ping_row=ping_columns(monitor.id, _plain_success(), timezone.now(), keep_body=False),
-    )
-    assert not written
-    assert not runs(monitor)
-    assert Ping.objects.count() == 0
-
-
-def _plain_success() -> PingInput:
-    return PingInput(kind=PingKind.SUCCESS, body=PingBody(), method="GET")

@@ -94,8 +94,7 @@ def process_commands(*, host: str, port: int, web_workers: int) -> dict[str, lis
             "worker",
             "--loglevel",
             "WARNING",
-            "--pool",
-            "solo",
+            *_housekeeping_pool(),
             "-Q",
             settings.HOUSEKEEPING_QUEUE,
             "--hostname",
@@ -110,6 +109,14 @@ def process_commands(*, host: str, port: int, web_workers: int) -> dict[str, lis
             settings.CELERY_BEAT_SCHEDULE_FILENAME,
         ],
     }
+
+
+def _housekeeping_pool() -> list[str]:
+    """PostgreSQL: two processes, so a backlog of due monitors is split between them (SKIP
+    LOCKED); SQLite takes one writer at a time, so one process in the worker itself."""
+    if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        return ["--concurrency", "2"]
+    return ["--pool", "solo"]
 
 
 @dataclass
