@@ -16,8 +16,10 @@ from tests.faults.site import Site, count, site_open
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
-PINGED_MONITORS = 50
-ROUNDS = 10  # a fail then a success: a problem and a recovery each
+# Two rounds (a fail then a success: a problem and a recovery each) per monitor: a third
+# incident within FLAP_WINDOW_SECONDS would mark it flapping and hold its notifications.
+PINGED_MONITORS = 250
+ROUNDS = 2
 MISSING_MONITORS = 10  # never pinged: missed once each, found by the sweepers
 SENDERS = 5
 
