@@ -53,15 +53,10 @@ STEPS = (
     ),
     Step(
         "sweep",
-        "no-due sweep at 100,000 monitors, 1,000 deadlines at once, deadline -> webhook (PostgreSQL)",
+        "no-due sweep at 100,000 monitors, 1,000 deadlines at once, deadline -> webhook; "
+        "PostgreSQL + Redis, then the embedded mode (SQLite, its own broker)",
         ["make", "--no-print-directory", "bench-sweep"],
-        quick_command=[PYTHON, "bench/sweep.py", "--monitors", "2000", "--samples", "20"],
-    ),
-    Step(
-        "sweep-sqlite",
-        "the same in the embedded mode (SQLite, its own broker)",
-        [PYTHON, "bench/sweep.py", "--database-url", "sqlite://"],
-        quick=["--monitors", "2000", "--samples", "20"],
+        quick_env={"SWEEP_ARGS": "--monitors 2000 --samples 20"},
     ),
     Step(
         "memory",

@@ -32,7 +32,8 @@ def test_a_killed_worker_and_a_receiver_down_for_a_while_lose_nothing_and_never_
     first = HttpReceiver()
     port = first.port
     with first:
-        first.script(Reply(200, delay=8))  # the first request is held until its worker is gone
+        # Every request is held until its worker is gone (the worker sends a batch at once).
+        first.script(*[Reply(200, delay=8)] * len(JOBS))
         site = site_open(vigil.start_web(workers=1), api_key)
         vigil.start_worker("housekeeping", name="housekeeping")
         doomed = vigil.start_worker("celery", name="delivery")
