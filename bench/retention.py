@@ -65,8 +65,9 @@ def main() -> int:
             uuids = [site.monitor(f"job-{n}", channels=[]) for n in range(args.monitors)]
             postgres.psql(
                 "INSERT INTO pings_ping (monitor_id, kind, received_at, remote_addr, user_agent, method,"
-                " body_size, body, body_truncated) SELECT m.id, 'success', now() - g * interval '1 minute',"
-                " '', '', 'GET', 0, '', false FROM monitors_monitor m,"
+                " body_size, body, body_truncated, note)"
+                " SELECT m.id, 'success', now() - g * interval '1 minute',"
+                " '', '', 'GET', 0, '', false, '' FROM monitors_monitor m,"
                 f" generate_series(1, {args.backlog + KEEP}) g; ANALYZE pings_ping",
                 database="vigil",
             )
