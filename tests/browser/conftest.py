@@ -32,6 +32,7 @@ from pytest_django.live_server_helper import LiveServer
 
 from monitors.accounts import account_create
 from monitors.models import Project
+from tests.browser import in_flight
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 LAUNCH_ARGS = [
@@ -75,11 +76,16 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def live(live_server: LiveServer, settings: Settings) -> str:
-    """The live server's base URL; links and curl lines the pages show point at it."""
+def live(live_server: LiveServer, settings: Settings) -> Iterator[str]:
+    """The live server's base URL; links and curl lines the pages show point at it.
+
+    Torn down after the browser contexts and before the database flush: it waits for the
+    requests they left running (tests/browser/in_flight.py)."""
+    in_flight.track()
     settings.SITE_URL = live_server.url
     settings.DASHBOARD_REFRESH_SECONDS = 1
-    return str(live_server.url)
+    yield str(live_server.url)
+    in_flight.wait_until_idle()
 
 
 def _new_context(browser: Browser, live: str, **options: object) -> BrowserContext:
