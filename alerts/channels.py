@@ -16,7 +16,7 @@ from django.utils import timezone
 from alerts.delivery.senders import Message, sender_for
 from alerts.models import Channel, ChannelKind, new_message_id, new_webhook_secret
 from alerts.payloads import test_payload
-from monitors.audit import audit_record, changes, masked
+from monitors.audit import audit_record, audited_delete, changes, masked
 from monitors.models import Project
 from monitors.permissions import Permission, require
 
@@ -81,14 +81,9 @@ def channel_update(*, channel: Channel, monitor_ids: list[int] | None = None, **
 def channel_delete(*, channel: Channel) -> None:
     """Delete a channel; its monitors stop notifying it, past deliveries go with it."""
     require(Permission.CHANGE_CHANNELS, channel.project)
-    with transaction.atomic():
-        audit_record(
-            project=channel.project,
-            action="channel.delete",
-            obj=channel,
-            changes=changes(channel_snapshot(channel), None),
-        )
-        channel.delete()
+    audited_delete(
+        channel, project=channel.project, action="channel.delete", snapshot=channel_snapshot(channel)
+    )
 
 
 def channel_rotate_secret(*, channel: Channel) -> str:

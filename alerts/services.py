@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from alerts.models import Incident, MaintenanceWindow
-from monitors.audit import audit_record, changes
+from monitors.audit import audit_record, audited_delete, changes
 from monitors.models import Project
 from monitors.permissions import Permission, require
 
@@ -77,13 +77,11 @@ def maintenance_window_update(*, window: MaintenanceWindow, **fields: Any) -> Ma
 
 def maintenance_window_delete(*, window: MaintenanceWindow) -> None:
     require(Permission.CHANGE_MAINTENANCE, window.project)
-    with transaction.atomic():
-        audit_record(
-            project=window.project,
-            action="maintenance.delete",
-            obj=window,
-            object_type="maintenance",
-            object_name=window.name,
-            changes=changes(_window_snapshot(window), None),
-        )
-        window.delete()
+    audited_delete(
+        window,
+        project=window.project,
+        action="maintenance.delete",
+        snapshot=_window_snapshot(window),
+        object_type="maintenance",
+        object_name=window.name,
+    )

@@ -12,7 +12,7 @@ import secrets
 
 from django.db import transaction
 
-from monitors.audit import audit_record, changes
+from monitors.audit import audit_record, audited_delete, changes
 from monitors.models import ApiKey, Project
 from monitors.permissions import Permission, require
 
@@ -42,14 +42,7 @@ def api_key_create(*, project: Project, name: str, read_only: bool = False) -> t
 def api_key_revoke(*, api_key: ApiKey) -> None:
     """The key stops working at once."""
     require(Permission.CHANGE_API_KEYS, api_key.project)
-    with transaction.atomic():
-        audit_record(
-            project=api_key.project,
-            action="key.revoke",
-            obj=api_key,
-            changes=changes(_snapshot(api_key), None),
-        )
-        api_key.delete()
+    audited_delete(api_key, project=api_key.project, action="key.revoke", snapshot=_snapshot(api_key))
 
 
 def _snapshot(api_key: ApiKey) -> dict[str, object]:

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 
 from monitors.actors import Actor, current_actor
@@ -86,6 +86,28 @@ def audit_record(
         object_name=object_name[:254],
         changes=_plain(changes or {}),
     )
+
+
+def audited_delete(
+    obj: models.Model,
+    *,
+    project: Project,
+    action: str,
+    snapshot: Mapping[str, Any],
+    object_type: str = "",
+    object_name: str = "",
+) -> None:
+    """Deletes `obj` and records it (every field of `snapshot` before, nothing after), both or neither."""
+    with transaction.atomic():
+        audit_record(
+            project=project,
+            action=action,
+            obj=obj,
+            object_type=object_type,
+            object_name=object_name,
+            changes=changes(snapshot, None),
+        )
+        obj.delete()
 
 
 def audit_prune(*, now: datetime | None = None) -> int:

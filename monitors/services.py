@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from monitors.audit import audit_record, changes
+from monitors.audit import audit_record, audited_delete, changes
 from monitors.models import Monitor, Project, ScheduleKind
 from monitors.permissions import Permission, require
 from monitors.schedule import Schedule
@@ -177,14 +177,9 @@ def _transition(monitor: Monitor, event: Event, action: str) -> Monitor:
 def monitor_delete(*, monitor: Monitor) -> None:
     """Delete a monitor with everything recorded about it (runs, pings, incidents, deliveries)."""
     require(Permission.CHANGE_MONITORS, monitor.project)
-    with transaction.atomic():
-        audit_record(
-            project=monitor.project,
-            action="monitor.delete",
-            obj=monitor,
-            changes=changes(monitor_snapshot(monitor), None),
-        )
-        monitor.delete()
+    audited_delete(
+        monitor, project=monitor.project, action="monitor.delete", snapshot=monitor_snapshot(monitor)
+    )
 
 
 def _audit(monitor: Monitor, action: str, before: dict[str, Any], *, always: bool = False) -> None:
