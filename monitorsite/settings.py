@@ -121,6 +121,10 @@ if parsed_database is not None:
     # much as a whole ping. A connection the server dropped fails one request (503 with
     # Retry-After, monitorsite.database_outage) and is then closed by Django and replaced.
     database["CONN_HEALTH_CHECKS"] = False
+    # The ping path's statements (pings.fastpath) are prepared on first use, once per
+    # connection; every other query binds on the client and is never prepared. Behind a
+    # pooler in transaction mode this needs PgBouncer 1.21+ with max_prepared_statements.
+    database.setdefault("OPTIONS", {}).setdefault("prepare_threshold", 0)
 else:
     database = {
         "ENGINE": "monitorsite.sqlite_backend",

@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import connection
+import psycopg
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 from django.db.models import Field
 from psycopg.types.json import Jsonb
 
@@ -68,6 +70,34 @@ def by_slug(ping_key: str, slug: str) -> MonitorLookup:
 
 def by_id(monitor_id: int) -> MonitorLookup:
     return MonitorLookup('m."id" = %s', (monitor_id,), {"id": monitor_id})
+
+
+class _LoggedCursor(CursorDebugWrapper):
+    """Logs a statement as written: running a prepared statement leaves psycopg no query
+    text for Django's log to read back."""
+
+    def execute(self, sql: Any, params: Any = None) -> Any:
+        with self.debug_sql(sql, params):
+            return CursorWrapper.execute(self, sql, params)
+
+
+def _prepared_cursor() -> CursorWrapper:
+    """A cursor that sends its parameters apart from the statement (server-side binding).
+
+    The connection prepares every statement such a cursor runs (`prepare_threshold` 0,
+    monitorsite.settings): a ping's read and write are parsed and planned once per connection
+    and statement shape, then only executed. Django's own cursors bind on the client, so each
+    of their statements is parsed and planned anew: for the ping's statements that was most of
+    PostgreSQL's work. Wrapped like Django's cursors: database errors are Django's, and the
+    statements are logged where Django logs queries.
+    """
+    database = connections[DEFAULT_DB_ALIAS]
+    database.ensure_connection()
+    with database.wrap_database_errors:
+        cursor = psycopg.Cursor(database.connection)
+    if database.queries_logged:
+        return _LoggedCursor(cursor, database)
+    return CursorWrapper(cursor, database)
 
 
 # --- the read --------------------------------------------------------------------------------
@@ -124,7 +154,7 @@ def fetch_monitor(
     Every lookup is on a unique key, so LIMIT 1 needs no ORDER BY.
     """
     sql, fields = _compiled_select(lookup.where, field_names)
-    with connection.cursor() as cursor:
+    with _prepared_cursor() as cursor:
         cursor.execute(sql, [open_runs_limit, *lookup.params])
         row = cursor.fetchone()
     if row is None:
@@ -267,7 +297,7 @@ def write_ping_in_one_statement(
         WITH {claimed}, {written}
         SELECT (SELECT "id" FROM stored), (SELECT "run_id" FROM stored), {refused_flag}
     """
-    with connection.cursor() as cursor:
+    with _prepared_cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     ping_id, run_id, was_refused = row if row is not None else (None, None, False)

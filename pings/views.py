@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, UnreadablePostError
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
@@ -132,6 +132,9 @@ def ping(
         return _dispatch(request, first, second, third)
     except PingError as error:
         return _text(error.reason, error.status)
+    except UnreadablePostError as error:
+        # The client stopped sending its body (monitorsite.gunicorn_worker's timeout).
+        return _text(f"request body not received: {error}", 400)
     except DATABASE_UNAVAILABLE:
         # The database is down or restarting: nothing was stored, and the client may retry.
         response = _text("database unavailable: the ping was not stored, try again shortly", 503)

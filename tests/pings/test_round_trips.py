@@ -146,3 +146,27 @@ def test_a_stale_revision_writes_nothing(monitor: Monitor) -> None:
     assert written.outcome is WriteOutcome.CONTENDED
     assert not runs(monitor)
     assert Ping.objects.count() == 0
+
+
+@pytest.mark.postgres
+def test_the_ping_statements_are_prepared_once_per_connection(client: Client, monitor: Monitor) -> None:
+    """Parsed and planned once per connection and statement shape, then only executed: a ping
+    shaped like the one before runs the statement that one prepared."""
+
+    def prepared() -> dict[str, int]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT statement, generic_plans + custom_plans FROM pg_prepared_statements")
+            return dict(cursor.fetchall())
+
+    client.get(f"/ping/{monitor.ping_uuid}")
+    first = prepared()
+    assert any(statement.lstrip().startswith("SELECT m.") for statement in first), first
+    # The second and third pings change the same columns: one statement, executed twice.
+    client.get(f"/ping/{monitor.ping_uuid}")
+    second = prepared()
+    client.get(f"/ping/{monitor.ping_uuid}")
+    third = prepared()
+    assert set(third) == set(second)
+    ran_again = [statement for statement in third if third[statement] == second[statement] + 1]
+    assert len(ran_again) == 1
+    assert ran_again[0].lstrip().startswith("WITH")
