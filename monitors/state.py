@@ -43,7 +43,7 @@ state only through `_Step`.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal
 from uuid import UUID
@@ -701,6 +701,9 @@ def _milliseconds(span: timedelta) -> int:
 # --- outcomes -> incidents -------------------------------------------------------------------
 
 
+_STATE_FIELDS = frozenset(state_field.name for state_field in fields(MonitorState))
+
+
 class _Step:
     """One transition being built: the state so far, its effects, and the open runs known."""
 
@@ -718,7 +721,14 @@ class _Step:
             self._oldest, self.open_complete, self._with_rid = [], True, None
 
     def change(self, **fields: Any) -> None:
-        self.state = replace(self.state, **fields)
+        # dataclasses.replace runs __init__ over every field again, several times a ping: a
+        # frozen dataclass with no __post_init__ is copied by its __dict__ instead.
+        unknown = fields.keys() - _STATE_FIELDS
+        if unknown:
+            raise TypeError(f"MonitorState has no field {', '.join(sorted(unknown))}")
+        state = object.__new__(MonitorState)
+        state.__dict__.update(self.state.__dict__, **fields)
+        self.state = state
 
     # open runs
 

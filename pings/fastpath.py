@@ -22,7 +22,7 @@ from typing import Any
 import psycopg
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
-from django.db.models import Field
+from django.db.models.base import ModelState
 from psycopg.types.json import Jsonb
 
 from monitors.models import Monitor
@@ -111,8 +111,17 @@ class OpenRunRow:
     meta: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class _CompiledSelect:
+    sql: str
+    # The loaded columns' attribute names, in the model's field order.
+    attnames: tuple[str, ...]
+    # Per column: the field's from_db_value, or None when the driver's value is the field's.
+    converters: tuple[Any, ...]
+
+
 @functools.cache
-def _compiled_select(where: str, field_names: tuple[str, ...]) -> tuple[str, list[Field[Any, Any]]]:
+def _compiled_select(where: str, field_names: tuple[str, ...]) -> _CompiledSelect:
     """The SELECT for one lookup shape and column set, built once per process: the ORM would
     compile the same SELECT on every ping, which costs more than running it."""
     # Model.from_db expects the values in the model's field order.
@@ -130,7 +139,23 @@ def _compiled_select(where: str, field_names: tuple[str, ...]) -> tuple[str, lis
                 ORDER BY "started_at", "id" LIMIT %s
             ) r
         ) END"""
-    return f"SELECT {columns}, {open_runs} FROM monitors_monitor m WHERE {where} LIMIT 1", fields
+    return _CompiledSelect(
+        sql=f"SELECT {columns}, {open_runs} FROM monitors_monitor m WHERE {where} LIMIT 1",
+        attnames=tuple(field.attname for field in fields),
+        converters=tuple(getattr(field, "from_db_value", None) for field in fields),
+    )
+
+
+def _loaded_monitor(attnames: tuple[str, ...], values: list[Any]) -> Monitor:
+    """What `Monitor.from_db` makes of a partial row (the other fields deferred), without
+    `Model.__init__`: its pre_init and post_init signals (nothing listens for a Monitor's)
+    and per-field work cost more than the rest of the read."""
+    monitor = Monitor.__new__(Monitor)
+    monitor.__dict__.update(zip(attnames, values, strict=True))
+    monitor._state = ModelState()
+    monitor._state.adding = False
+    monitor._state.db = connection.alias
+    return monitor
 
 
 def lock_monitor(lookup: MonitorLookup) -> None:
@@ -153,18 +178,18 @@ def fetch_monitor(
 
     Every lookup is on a unique key, so LIMIT 1 needs no ORDER BY.
     """
-    sql, fields = _compiled_select(lookup.where, field_names)
+    select = _compiled_select(lookup.where, field_names)
     with _prepared_cursor() as cursor:
-        cursor.execute(sql, [open_runs_limit, *lookup.params])
+        cursor.execute(select.sql, [open_runs_limit, *lookup.params])
         row = cursor.fetchone()
     if row is None:
         return None
     *columns, runs = row
     values = [
-        field.from_db_value(value, None, connection) if hasattr(field, "from_db_value") else value
-        for field, value in zip(fields, columns, strict=True)
+        value if convert is None else convert(value, None, connection)
+        for convert, value in zip(select.converters, columns, strict=True)
     ]
-    monitor = Monitor.from_db(connection.alias, [field.attname for field in fields], values)
+    monitor = _loaded_monitor(select.attnames, values)
     open_rows = [
         OpenRunRow(
             id=run_id,
