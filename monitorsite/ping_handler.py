@@ -18,7 +18,7 @@ from typing import Any
 
 from django.core.handlers.exception import convert_exception_to_response
 from django.core.handlers.wsgi import WSGIHandler
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.urls import ResolverMatch, get_resolver
 
 PING_URLCONF = "pings.urls"
@@ -32,15 +32,22 @@ def is_ping_path(path_info: str) -> bool:
 
 
 class PingHandler(WSGIHandler):
-    """Django's WSGI handler (request signals, connection upkeep, the 500 page) with no
-    middleware, resolving against the ping URLs only."""
+    """Django's WSGI handler (request signals, connection upkeep, the 400 and 500 pages)
+    with no middleware but the Host check, resolving against the ping URLs only."""
 
     def load_middleware(self, is_async: bool = False) -> None:
         self._view_middleware: list[Any] = []
         self._template_response_middleware: list[Any] = []
         self._exception_middleware: list[Any] = []
-        # `_get_response` is what Django's own load_middleware wraps last (missing from the stubs).
-        self._middleware_chain = convert_exception_to_response(self._get_response)  # type: ignore[attr-defined]
+        self._middleware_chain = convert_exception_to_response(self._host_checked)
+
+    def _host_checked(self, request: HttpRequest) -> HttpResponse:
+        # The one check of the site's middleware a ping keeps (CommonMiddleware's): a Host
+        # outside ALLOWED_HOSTS is a 400 (DisallowedHost), as for every other page.
+        request.get_host()
+        # What Django's own load_middleware wraps last (missing from the stubs).
+        response: HttpResponse = self._get_response(request)  # type: ignore[attr-defined]
+        return response
 
     def resolve_request(self, request: HttpRequest) -> ResolverMatch:
         # Not `request.urlconf`: that would also become the urlconf `reverse` uses.

@@ -159,3 +159,15 @@ def test_the_ping_handler_runs_no_middleware() -> None:
     handler = PingHandler()
     assert handler._view_middleware == []
     assert handler._exception_middleware == []
+
+
+def test_a_host_outside_allowed_hosts_is_refused_as_on_every_page(monitor: Monitor, settings: Any) -> None:
+    settings.ALLOWED_HOSTS = ["vigil.example.com"]
+    request = environ("GET", f"/ping/{monitor.ping_uuid}")
+    request["HTTP_HOST"] = "evil.example.net"
+    assert Answer(application, request).code == 400
+    assert Answer(site, dict(request)).code == 400
+    assert not Ping.objects.exists()
+    request["HTTP_HOST"] = "vigil.example.com"
+    assert Answer(application, request).code == 200
+    assert Ping.objects.count() == 1
