@@ -48,6 +48,9 @@ def _text(body: str, status: int) -> HttpResponse:
     response["Access-Control-Allow-Origin"] = "*"
     response["Cache-Control"] = NEVER_CACHE
     response["Ping-Body-Limit"] = str(settings.PING_BODY_LIMIT)
+    # Framed by its length, not chunked: the site's CommonMiddleware set it for every page,
+    # and ping answers skip that middleware (monitorsite.ping_handler).
+    response["Content-Length"] = str(len(response.content))
     return response
 
 

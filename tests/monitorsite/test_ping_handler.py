@@ -20,6 +20,7 @@ pytestmark = pytest.mark.django_db
 
 UNKNOWN = "11111111-2222-4333-8444-555555555555"
 PING_HEADERS = (
+    "Content-Length",
     "Content-Type",
     "Cache-Control",
     "Ping-Body-Limit",
@@ -117,6 +118,7 @@ def test_a_ping_through_the_application_is_stored(
     answer = Answer(application, environ(method, target, b"done: 3 rows"))
     assert answer.code == 200, answer.body
     assert answer.body == (b"" if method == "HEAD" else b"OK")
+    assert answer.headers["Content-Length"] == str(len(answer.body))
     assert answer.headers["Cache-Control"].startswith("no-cache")
     ping = Ping.objects.get(monitor=monitor)
     assert (ping.kind, ping.method) == (kind, method)
