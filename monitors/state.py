@@ -176,6 +176,10 @@ class MonitorState:
     flap: Flap | None = None
 
 
+# The names `_Step.change` may set.
+_STATE_FIELDS = frozenset(state_field.name for state_field in fields(MonitorState))
+
+
 # --- events --------------------------------------------------------------------------------
 
 
@@ -699,9 +703,6 @@ def _milliseconds(span: timedelta) -> int:
 
 
 # --- outcomes -> incidents -------------------------------------------------------------------
-
-
-_STATE_FIELDS = frozenset(state_field.name for state_field in fields(MonitorState))
 
 
 class _Step:

@@ -11,6 +11,11 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse, UnreadablePostError
 
 
+def body_not_received(error: UnreadablePostError) -> str:
+    """The 400's reason, for the site's pages here and for ping answers (pings.views)."""
+    return f"request body not received: {error}"
+
+
 class UnreadableBodyMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -21,7 +26,7 @@ class UnreadableBodyMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, UnreadablePostError):
             return HttpResponse(
-                f"request body not received: {exception}",
+                body_not_received(exception),
                 status=400,
                 content_type="text/plain; charset=utf-8",
             )

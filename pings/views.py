@@ -15,6 +15,7 @@ from monitors.models import Project
 from monitors.services import monitor_get_or_create_by_slug
 from monitorsite.client_address import client_address
 from monitorsite.database_outage import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS
+from monitorsite.unreadable_body import body_not_received
 from pings.body import PingBody, read_body, typed_query_value, validate_meta_key, validate_meta_value
 from pings.errors import PingError
 from pings.models import PingKind
@@ -137,7 +138,7 @@ def ping(
         return _text(error.reason, error.status)
     except UnreadablePostError as error:
         # The client stopped sending its body (monitorsite.gunicorn_worker's timeout).
-        return _text(f"request body not received: {error}", 400)
+        return _text(body_not_received(error), 400)
     except DATABASE_UNAVAILABLE:
         # The database is down or restarting: nothing was stored, and the client may retry.
         response = _text("database unavailable: the ping was not stored, try again shortly", 503)
