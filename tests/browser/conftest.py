@@ -10,6 +10,8 @@ Fixtures for every page's browser tests:
 - `make_context(signed_in=…, **options)`: another context (e.g. `java_script_enabled=False`),
   signed in as that user when given, closed after the test.
 - `screenshot("name")`: saves the page, whole, to var/screenshots/name.png.
+- `element_screenshot(locator, "name")`: saves one element; the page's polls may swap it
+  while Chromium takes the picture, and then the picture is taken again.
 
 Without Chromium the tests skip, except in CI (`CI=true`, or `VIGIL_REQUIRE_BROWSER=1` as
 `.ci/run` sets), where they fail.
@@ -26,7 +28,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.contrib.auth.models import User
 from django.test import Client
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Error, Locator, Page, sync_playwright
 from pytest_django.fixtures import Settings
 from pytest_django.live_server_helper import LiveServer
 
@@ -174,3 +176,22 @@ def screenshot(page: Page) -> Callable[..., Path]:
         return path
 
     return save
+
+
+# Tries before a swapped element's screenshot fails the test.
+ELEMENT_SCREENSHOT_TRIES = 5
+
+
+def element_screenshot(locator: Locator, name: str) -> Path:
+    """One element's picture. A poll that swaps the element (htmx, every second in these tests)
+    between Playwright finding it and drawing it detaches it: find it again and retry."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    for attempt in range(ELEMENT_SCREENSHOT_TRIES):
+        try:
+            locator.screenshot(path=str(path))
+            return path
+        except Error as error:
+            if "not attached to the DOM" not in error.message or attempt == ELEMENT_SCREENSHOT_TRIES - 1:
+                raise
+    return path

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import SCREENSHOTS, SignedIn
+from tests.browser.conftest import SignedIn, element_screenshot
 from tests.browser.test_monitor_page import assert_same_document, mark_document
 from tests.factories import MonitorFactory
 from tests.showcase import showcase_monitor
@@ -60,8 +60,8 @@ def test_run_now_shows_the_request_and_the_manual_run_without_a_reload(
     expect(panel.get_by_role("link", name="the run")).to_be_visible()
     assert_same_document(page)
     screenshot("run-now")
-    panel.screenshot(path=str(SCREENSHOTS / "run-now-panel.png"))
-    run_row.screenshot(path=str(SCREENSHOTS / "run-now-manual-run.png"))
+    element_screenshot(panel, "run-now-panel")
+    element_screenshot(run_row, "run-now-manual-run")
 
 
 def test_without_a_trigger_the_button_is_disabled_and_says_why(page: Page, signed_in: SignedIn) -> None:
@@ -72,5 +72,5 @@ def test_without_a_trigger_the_button_is_disabled_and_says_why(page: Page, signe
     expect(button).to_be_disabled()
     expect(page.locator("#run-now-reason")).to_contain_text("has no trigger yet")
     expect(button).to_have_attribute("aria-describedby", "run-now-reason")
-    page.locator("#run-now").screenshot(path=str(SCREENSHOTS / "run-now-no-trigger.png"))
+    element_screenshot(page.locator("#run-now"), "run-now-no-trigger")
     assert not RunRequest.objects.exists()
