@@ -109,7 +109,10 @@ def _finish(
         won = Notification.objects.filter(
             id=notification.id, attempt_count=notification.attempt_count, status__in=OPEN_STATUSES
         ).update(status=status, next_attempt_at=next_attempt_at, claimed_until=None)
-        if won:
-            Notification.objects.filter(
-                id__in=[member.id for member in members if member.id != notification.id]
-            ).update(status=status, next_attempt_at=next_attempt_at, attempt_count=F("attempt_count") + 1)
+        # A digest's other rows; none for a row sent on its own (most rows), which then
+        # skips building an UPDATE that would match nothing.
+        others = [member.id for member in members if member.id != notification.id]
+        if won and others:
+            Notification.objects.filter(id__in=others).update(
+                status=status, next_attempt_at=next_attempt_at, attempt_count=F("attempt_count") + 1
+            )
