@@ -16,6 +16,7 @@ import schemathesis
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
+from django.urls import reverse
 from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
@@ -38,7 +39,7 @@ schema = schema.exclude(method="DELETE", path_regex=r"^/api/v1/keys/")
 
 EXPLORE = os.environ.get("SCHEMATHESIS_EXPLORE") == "1"
 # The agent's long poll: with nothing pending it holds each answer for `wait` seconds.
-AGENT_CLAIM = "/api/v1/agent/claim/"
+AGENT_CLAIM = reverse("agent-claim")
 
 CHECKS = [
     checks.not_a_server_error,

@@ -170,12 +170,16 @@ def make_context(browser: Browser, live: str) -> Iterator[Callable[..., BrowserC
 @pytest.fixture
 def screenshot(page: Page) -> Callable[..., Path]:
     def save(name: str, on: Page | None = None) -> Path:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        path = SCREENSHOTS / f"{name}.png"
+        path = screenshot_path(name)
         (on or page).screenshot(path=str(path), full_page=True)
         return path
 
     return save
+
+
+def screenshot_path(name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS / f"{name}.png"
 
 
 # Tries before a swapped element's screenshot fails the test.
@@ -185,13 +189,13 @@ ELEMENT_SCREENSHOT_TRIES = 5
 def element_screenshot(locator: Locator, name: str) -> Path:
     """One element's picture. A poll that swaps the element (htmx, every second in these tests)
     between Playwright finding it and drawing it detaches it: find it again and retry."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
-    for attempt in range(ELEMENT_SCREENSHOT_TRIES):
+    path = screenshot_path(name)
+    for _ in range(ELEMENT_SCREENSHOT_TRIES - 1):
         try:
             locator.screenshot(path=str(path))
             return path
         except Error as error:
-            if "not attached to the DOM" not in error.message or attempt == ELEMENT_SCREENSHOT_TRIES - 1:
+            if "not attached to the DOM" not in error.message:
                 raise
+    locator.screenshot(path=str(path))
     return path
