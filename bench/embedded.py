@@ -18,9 +18,11 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
+
+from bench.sink_server import SinkServer
 
 ROOT = Path(__file__).resolve().parent.parent
 CHILDREN = ("web", "worker", "housekeeping", "beat")
@@ -78,8 +80,7 @@ class WebhookReceiver:
             def log_message(self, format: str, *args: Any) -> None:
                 """Silent: a line per POST would bury the report."""
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
+        self._server = SinkServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}/hook"
         threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
 

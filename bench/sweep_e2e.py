@@ -12,7 +12,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from alerts.models import Channel, Notification, NotificationEvent
 from alerts.outages import SWEEPER_NAME
+from bench.sink_server import SinkServer
 from bench.sweep_phases import BenchError, link_channel
 from monitors.models import Monitor, MonitorStatus, Project, SweeperHeartbeat
 
@@ -58,7 +59,7 @@ class WebhookSink:
             def log_message(self, format: str, *args: Any) -> None:
                 """Silent: a line per POST would bury the report."""
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = SinkServer(("127.0.0.1", 0), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
 

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from alerts.delivery.outbox import OPEN_STATUSES, claim_is_free, sent_on_its_own
+from alerts.delivery.outbox import OPEN_STATUSES, claimable
 from alerts.delivery.senders import DIGEST_KINDS
 from alerts.models import Notification, NotificationEvent
 
@@ -33,7 +33,7 @@ def notifications_dispatch(*, enqueue: Enqueue, now: datetime | None = None) -> 
         due = list(
             # skip_locked: two overlapping dispatchers hand out disjoint rows.
             Notification.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(claim_is_free(now) & sent_on_its_own())
+            .filter(claimable(now))
             .filter(status__in=OPEN_STATUSES, next_attempt_at__lte=now)
             .select_related("channel")
             .order_by("next_attempt_at", "id")[: settings.NOTIFICATION_DISPATCH_BATCH]
