@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 SOAK_MINUTES ?= 30
 SWEEP_ARGS ?=
 
-.PHONY: run test lint typecheck pytest bench bench-memory bench-retention bench-ping bench-sweep bench-pages bench-runs bench-slow-clients soak clean
+.PHONY: run test lint typecheck pytest bench bench-memory bench-retention bench-ping bench-sweep bench-delivery bench-pages bench-runs bench-slow-clients soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,9 @@ bench-ping: $(VENV)/.installed-dev
 bench-sweep: $(VENV)/.installed-dev
 	$(BIN)/python bench/sweep.py $(SWEEP_ARGS)
 	$(BIN)/python bench/sweep.py --database-url sqlite:// $(SWEEP_ARGS)
+
+bench-delivery: $(VENV)/.installed-dev
+	$(BIN)/python bench/delivery_cpu.py
 
 bench-pages: $(VENV)/.installed-dev
 	$(BIN)/python bench/pages.py

@@ -59,6 +59,12 @@ STEPS = (
         quick_env={"SWEEP_ARGS": "--monitors 2000 --samples 20"},
     ),
     Step(
+        "delivery",
+        "CPU and wall time per outbox row delivered by one thread to a loopback sink (PostgreSQL)",
+        ["make", "--no-print-directory", "bench-delivery"],
+        quick_command=[PYTHON, "bench/delivery_cpu.py", "--rows", "50"],
+    ),
+    Step(
         "memory",
         "resident memory of web worker, delivery worker, housekeeping and beat after load",
         ["make", "--no-print-directory", "bench-memory"],

@@ -30,7 +30,6 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/vigil_bench_hot"
@@ -50,19 +49,12 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _pg_admin(database_url: str, statement: str) -> None:
-    import psycopg
-
-    parts = urlsplit(database_url)
-    with psycopg.connect(parts._replace(path="/postgres").geturl(), autocommit=True) as connection:
-        connection.execute(statement.encode())
-
-
 def _setup(database_url: str, var_dir: Path) -> tuple[dict[str, str], str]:
     """The app's environment and a fresh database with one project and one monitor; its ping path."""
-    name = urlsplit(database_url).path.lstrip("/")
-    _pg_admin(database_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    _pg_admin(database_url, f"CREATE DATABASE {name}")
+    sys.path.insert(0, str(ROOT))
+    from bench import pg_admin
+
+    pg_admin.recreate(database_url)
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "monitorsite.settings",
@@ -223,7 +215,9 @@ def main() -> None:
             for process in (web, sweeper):
                 process.wait(timeout=30)
         pings_stored, runs_stored, unjudged = _stored(env)
-    _pg_admin(args.database_url, f"DROP DATABASE IF EXISTS {urlsplit(args.database_url).path.lstrip('/')}")
+    from bench import pg_admin
+
+    pg_admin.drop(args.database_url)
 
     kind = "start/finish pairs" if args.pairs else "plain"
     print(f"{args.threads} threads, target {args.rate:.0f} pings/s, {kind}")

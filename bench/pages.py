@@ -28,7 +28,6 @@ import cProfile
 import io
 import os
 import pstats
-import re
 import shutil
 import statistics
 import sys
@@ -68,23 +67,10 @@ def _parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def _pg_admin(database_url: str, statement: str) -> None:
-    import psycopg
-
-    parts = urlsplit(database_url)
-    with psycopg.connect(parts._replace(path="/postgres").geturl(), autocommit=True) as connection:
-        connection.execute(statement.encode())
-
-
-def _pg_database(database_url: str) -> str:
-    name = urlsplit(database_url).path.lstrip("/")
-    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
-        raise SystemExit(f"error: the database name must be a plain identifier, got {name!r}")
-    return name
-
-
 def _configure(args: argparse.Namespace, tmp: Path) -> str:
     """The app's environment for this run and a fresh database; answers the vendor."""
+    from bench import pg_admin
+
     scheme = urlsplit(args.database_url).scheme
     os.environ.update(
         DJANGO_SETTINGS_MODULE="monitorsite.settings",
@@ -100,9 +86,7 @@ def _configure(args: argparse.Namespace, tmp: Path) -> str:
         return "sqlite"
     if scheme not in {"postgres", "postgresql"}:
         raise SystemExit(f"error: unsupported --database-url scheme {scheme!r} (postgres://, sqlite://)")
-    name = _pg_database(args.database_url)
-    _pg_admin(args.database_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    _pg_admin(args.database_url, f"CREATE DATABASE {name}")
+    pg_admin.recreate(args.database_url)
     os.environ["DATABASE_URL"] = args.database_url
     return "postgresql"
 
@@ -329,8 +313,8 @@ def _print(label: str, figures: Figures, goal: bool = False) -> None:
 def main() -> None:
     args = _parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="vigil-bench-pages-"))
-    vendor = _configure(args, tmp)
     sys.path.insert(0, str(ROOT))
+    vendor = _configure(args, tmp)
     try:
         import django
 
@@ -402,13 +386,12 @@ def main() -> None:
     finally:
         from django.db import connections
 
+        from bench import pg_admin
+
         connections.close_all()
         if not args.keep:
             if vendor == "postgresql":
-                _pg_admin(
-                    args.database_url,
-                    f"DROP DATABASE IF EXISTS {_pg_database(args.database_url)} WITH (FORCE)",
-                )
+                pg_admin.drop(args.database_url)
             shutil.rmtree(tmp, ignore_errors=True)
         else:
             print(f"kept {tmp}")

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
 import signal
 import statistics
@@ -88,21 +87,6 @@ def _parse_args() -> argparse.Namespace:
 # --- environment and database ---------------------------------------------------------------
 
 
-def _pg_admin(database_url: str, statement: str) -> None:
-    import psycopg
-
-    parts = urlsplit(database_url)
-    with psycopg.connect(parts._replace(path="/postgres").geturl(), autocommit=True) as connection:
-        connection.execute(statement.encode())
-
-
-def _pg_database(database_url: str) -> str:
-    name = urlsplit(database_url).path.lstrip("/")
-    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
-        raise SystemExit(f"error: the database name must be a plain identifier, got {name!r}")
-    return name
-
-
 def _vendor(database_url: str) -> str:
     scheme = urlsplit(database_url).scheme
     if scheme == "sqlite":
@@ -114,6 +98,8 @@ def _vendor(database_url: str) -> str:
 
 def _configure(args: argparse.Namespace, tmp: Path, vendor: str) -> None:
     """The app's environment for this run, inherited by worker and beat; a fresh database."""
+    from bench import pg_admin
+
     os.environ.update(
         DJANGO_SETTINGS_MODULE="monitorsite.settings",
         DEBUG="false",
@@ -128,9 +114,7 @@ def _configure(args: argparse.Namespace, tmp: Path, vendor: str) -> None:
     if vendor == "sqlite":
         os.environ["VIGIL_SQLITE_PATH"] = str(tmp / "var" / "vigil-bench-sweep.sqlite3")
         return
-    name = _pg_database(args.database_url)
-    _pg_admin(args.database_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    _pg_admin(args.database_url, f"CREATE DATABASE {name}")
+    pg_admin.recreate(args.database_url)
     os.environ["DATABASE_URL"] = args.database_url
     os.environ["REDIS_URL"] = args.redis_url
 
@@ -399,7 +383,6 @@ def _loadavg() -> str:
 def _run(args: argparse.Namespace, tmp: Path, vendor: str) -> int:
     import django
 
-    sys.path.insert(0, str(ROOT))
     django.setup()
 
     from django.core.management import call_command
@@ -479,16 +462,18 @@ def _run(args: argparse.Namespace, tmp: Path, vendor: str) -> int:
 
 
 def _cleanup(args: argparse.Namespace, tmp: Path, vendor: str) -> None:
+    from bench import pg_admin
+
     if "django.db" in sys.modules:
         from django.db import connections
 
         connections.close_all()
-    database = _pg_database(args.database_url) if vendor == "postgresql" else ""
+    database = pg_admin.database_name(args.database_url) if vendor == "postgresql" else ""
     if args.keep:
         print(f"kept: {tmp}" + (f" and database {database}" if database else ""))
         return
     if database:
-        _pg_admin(args.database_url, f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+        pg_admin.drop(args.database_url)
     shutil.rmtree(tmp, ignore_errors=True)
 
 
@@ -498,12 +483,15 @@ def _terminated(signum: int, frame: object) -> NoReturn:
 
 def main() -> int:
     args = _parse_args()
+    sys.path.insert(0, str(ROOT))
+    from bench import pg_admin
+
     # SIGTERM unwinds like Ctrl-C, so worker and beat are stopped and the database dropped.
     signal.signal(signal.SIGTERM, _terminated)
     tmp = Path(tempfile.mkdtemp(prefix="vigil-bench-sweep."))
     vendor = _vendor(args.database_url)
     if vendor == "postgresql":
-        _pg_database(args.database_url)
+        pg_admin.database_name(args.database_url)
     try:
         _configure(args, tmp, vendor)
         return _run(args, tmp, vendor)
