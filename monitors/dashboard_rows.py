@@ -14,13 +14,14 @@ from html import escape
 from typing import Any, NamedTuple, cast
 from urllib.parse import quote
 
+from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 
 from monitors.models import Monitor, MonitorStatus
 from monitors.schedule_words import schedule_in_words
 from monitors.state_rows import schedule_of
-from monitors.templatetags.vigil import duration_ms, run_strip, status_badge, when
+from monitors.templatetags.vigil import FLAPPING_CHIP, duration_ms, run_strip, status_badge, when
 from pings.selectors import RunOutcome
 
 # What a row shows of a monitor, read with `values_list(*ROW_FIELDS, named=True)`.
@@ -37,11 +38,12 @@ ROW_FIELDS = (
     "last_ping_at",
     "next_due_at",
     "last_duration_ms",
+    "is_flapping",
 )
 PAUSED = '<span class="muted">paused</span>'
 ROW = (
     '<tr id="monitor-{id}" data-status="{status}">'
-    '<td class="col-status">{badge}</td>'
+    '<td class="col-status">{badge}{flapping}</td>'
     '<td class="name"><a href="{url}">{name}</a><span class="slug">{slug}</span>{tags}</td>'
     '<td class="schedule" data-label="Schedule">{schedule}</td>'
     '<td class="when" data-label="Last ping">{last_ping}</td>'
@@ -67,6 +69,13 @@ class MonitorRow(NamedTuple):
     last_ping_at: datetime | None
     next_due_at: datetime | None
     last_duration_ms: int | None
+    is_flapping: bool
+
+
+def monitor_rows(monitors: QuerySet[Monitor]) -> list[MonitorRow]:
+    """What the rows show of `monitors`; whether one flaps is read, not its held notifications."""
+    flapping = ExpressionWrapper(Q(flap__isnull=False), output_field=BooleanField())
+    return list(monitors.annotate(is_flapping=flapping).values_list(*ROW_FIELDS, named=True))
 
 
 def _tags(tags: Sequence[Any]) -> str:
@@ -92,6 +101,7 @@ def dashboard_rows(
                 id=monitor.id,
                 status=monitor.status,
                 badge=status_badge(monitor.status),
+                flapping=f" {FLAPPING_CHIP}" if monitor.is_flapping else "",
                 url=url.format(monitor.id),
                 name=escape(monitor.name),
                 slug=escape(monitor.slug),

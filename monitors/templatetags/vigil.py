@@ -40,6 +40,18 @@ def status_badge(status: str) -> SafeString:
     return SafeString(f'<span class="status status-{status}">{status}</span>')
 
 
+FLAPPING_CHIP = SafeString(
+    '<span class="chip warn flapping" title="Problems and recoveries are held until it has been'
+    ' stable for a while, then summarised in one notification">flapping</span>'
+)
+
+
+@register.simple_tag
+def flapping_chip() -> SafeString:
+    """Beside the status of a monitor whose alerts are held while it flaps (monitors.state.Flap)."""
+    return FLAPPING_CHIP
+
+
 @register.simple_tag
 def when(moment: datetime | None, style: str = "exact", empty: str = "never") -> SafeString:
     """A `<time>`: "exact" shows the UTC time (vigil.js rewrites it to the viewer's zone);

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_safe
 from django_htmx.http import push_url
 
 from monitors.access import HtmxHttpRequest, ProjectAccess, current_access, project_access, signed_in
-from monitors.dashboard_rows import ROW_FIELDS, MonitorRow, dashboard_rows
+from monitors.dashboard_rows import dashboard_rows, monitor_rows
 from monitors.forms import DashboardFilterForm, ProjectForm
 from monitors.models import MonitorStatus
 from monitors.selectors import monitors_for_project, project_tags, status_counts
@@ -68,7 +68,7 @@ def _dashboard(request: HtmxHttpRequest, access: ProjectAccess) -> HttpResponse:
     # The API's selector, without its channel prefetch (the dashboard shows no channels), as
     # plain rows: a thousand model instances would cost more than the page's queries.
     monitors = monitors_for_project(project=project, **filters).prefetch_related(None)
-    rows: list[MonitorRow] = list(monitors.values_list(*ROW_FIELDS, named=True))
+    rows = monitor_rows(monitors)
     outcomes = recent_outcomes(monitor_ids=[row.id for row in rows])
     counts = status_counts(project=project)
     first_ping_url = f"{settings.SITE_URL}/ping/{project.ping_key}/{FIRST_MONITOR_SLUG}?create=1"

@@ -266,7 +266,7 @@ def test_every_control_is_named_and_reached_from_the_keyboard(page: Page, signed
     assert page.evaluate(UNNAMED_CONTROLS) == []
 
 
-def test_flapping_and_ignored_pings_are_shown_on_the_page(
+def test_flapping_and_ignored_pings_are_shown_on_the_page_and_flapping_on_the_dashboard(
     page: Page, signed_in: SignedIn, live: str, screenshot: Callable[..., Path]
 ) -> None:
     """A crash-looping job (flapping) whose link was opened by a preview bot (an ignored GET)."""
@@ -289,3 +289,10 @@ def test_flapping_and_ignored_pings_are_shown_on_the_page(
     expect(page.locator(".ignored-ping")).to_contain_text("GET")
     expect(page.locator(".ignored-ping .chip")).to_have_text("ignored: GET to a POST-only monitor")
     screenshot("monitor-flapping-ignored-ping")
+    # The dashboard says it too, beside the status, so nobody waits for alerts that are held.
+    steady = MonitorFactory.create(project=signed_in.project, name="Nightly backup", interval_seconds=86400)
+    urllib.request.urlopen(f"{live}/ping/{steady.ping_uuid}").close()
+    page.goto(f"/projects/{signed_in.project.id}/")
+    expect(page.locator(f"#monitor-{monitor.id} .chip.flapping")).to_have_text("flapping")
+    expect(page.locator(f"#monitor-{steady.id} .chip.flapping")).to_have_count(0)
+    screenshot("dashboard-flapping")

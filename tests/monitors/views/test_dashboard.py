@@ -217,3 +217,23 @@ def test_names_slugs_and_tags_are_escaped_in_the_rows(signed_in: Client, project
     assert "<img src=x>" not in page
     assert 'href="?tag=%22%3E%3Cimg%20src%3Dx%3E">&quot;&gt;&lt;img src=x&gt;</a>' in page
     assert 'href="?tag=a%26b">a&amp;b</a>' in page
+
+
+def test_a_flapping_monitor_says_so_in_its_row_and_a_steady_one_does_not(
+    signed_in: Client, project: Project
+) -> None:
+    """A crash-looping job: its alerts are held, and the dashboard says why none arrive."""
+    looping = MonitorFactory.create(project=project, slug="crash-looping", interval_seconds=86400)
+    steady = MonitorFactory.create(project=project, slug="steady", interval_seconds=86400)
+    for suffix in ("/fail", "", "/fail", "", "/fail", ""):
+        assert signed_in.post(f"/ping/{looping.ping_uuid}{suffix}").status_code == 200
+    assert signed_in.post(f"/ping/{steady.ping_uuid}").status_code == 200
+    looping.refresh_from_db()
+    assert looping.flapping
+    page = signed_in.get("/").content.decode()
+    row = re.search(rf'<tr id="monitor-{looping.id}".*?</tr>', page)
+    assert row is not None
+    assert 'class="chip warn flapping"' in row.group()
+    steady_row = re.search(rf'<tr id="monitor-{steady.id}".*?</tr>', page)
+    assert steady_row is not None
+    assert "flapping" not in steady_row.group()
