@@ -63,19 +63,15 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=300)
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
-    from bench import pg_admin
+    from bench import app_env, pg_admin
 
     pg_admin.recreate(args.database_url)
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="monitorsite.settings",
-        DATABASE_URL=args.database_url,
-        DEBUG="false",
-        SECRET_KEY="vigil-bench-not-a-secret",
-        LOG_LEVEL="WARNING",
+    app_env.use_postgres(
+        args.database_url,
         VIGIL_VAR_DIR=tempfile.mkdtemp(prefix="vigil-bench-delivery."),
+        # The sink is on loopback; nothing is sent anywhere else.
         WEBHOOKS_ALLOW_PRIVATE_IPS="true",
     )
-    os.environ.pop("REDIS_URL", None)
     sink = subprocess.Popen(
         [sys.executable, "-c", SINK], cwd=ROOT, stdout=subprocess.PIPE, text=True, env={**os.environ}
     )

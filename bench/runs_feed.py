@@ -14,15 +14,12 @@ No target is asserted; the figures are printed.
 from __future__ import annotations
 
 import argparse
-import os
-import re
 import statistics
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/vigil_bench_runs_feed"
@@ -40,21 +37,6 @@ def _parse_args() -> argparse.Namespace:
     parser.add_argument("--samples", type=int, default=30)
     parser.add_argument("--keep", action="store_true", help="keep the database")
     return parser.parse_args()
-
-
-def _pg_admin(database_url: str, statement: str) -> None:
-    import psycopg
-
-    parts = urlsplit(database_url)
-    with psycopg.connect(parts._replace(path="/postgres").geturl(), autocommit=True) as connection:
-        connection.execute(statement.encode())
-
-
-def _database_name(database_url: str) -> str:
-    name = urlsplit(database_url).path.lstrip("/")
-    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
-        raise SystemExit(f"error: the database name must be a plain identifier, got {name!r}")
-    return name
 
 
 def _seed_runs(streams: list[tuple[list[int], int]]) -> None:
@@ -178,18 +160,11 @@ def _report(title: str, figures: dict[str, tuple[float, float, int]]) -> None:
 
 def main() -> int:
     args = _parse_args()
-    name = _database_name(args.database_url)
-    _pg_admin(args.database_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    _pg_admin(args.database_url, f"CREATE DATABASE {name}")
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="monitorsite.settings",
-        DATABASE_URL=args.database_url,
-        DEBUG="false",
-        SECRET_KEY="vigil-bench-not-a-secret",
-        LOG_LEVEL="WARNING",
-    )
-    os.environ.pop("REDIS_URL", None)
     sys.path.insert(0, str(ROOT))
+    from bench import app_env, pg_admin
+
+    pg_admin.recreate(args.database_url)
+    app_env.use_postgres(args.database_url)
     try:
         import django
         from django.core.management import call_command
@@ -225,7 +200,7 @@ def main() -> int:
 
         connections.close_all()
         if not args.keep:
-            _pg_admin(args.database_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            pg_admin.drop(args.database_url)
     return 0
 
 
