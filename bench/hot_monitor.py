@@ -51,7 +51,6 @@ def _free_port() -> int:
 
 def _setup(database_url: str, var_dir: Path) -> tuple[dict[str, str], str]:
     """The app's environment and a fresh database with one project and one monitor; its ping path."""
-    sys.path.insert(0, str(ROOT))
     from bench import pg_admin
 
     pg_admin.recreate(database_url)
@@ -197,6 +196,7 @@ def main() -> None:
         help="then one client at 10/s while the sweeper catches up",
     )
     args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
 
     with tempfile.TemporaryDirectory(prefix="vigil-hot-") as tmp:
         env, path = _setup(args.database_url, Path(tmp))
