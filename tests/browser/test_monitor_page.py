@@ -23,7 +23,7 @@ from pings.selectors import HISTORY_PAGE
 from tests.alerts.delivery.outbox_rows import deliver_due
 from tests.alerts.loopback import HttpReceiver
 from tests.api.builders import make_channel, make_run
-from tests.browser.conftest import SignedIn
+from tests.browser.conftest import PHONE, SignedIn
 from tests.factories import MonitorFactory
 from tests.showcase import SHOWCASE_DAYS, showcase_monitor
 
@@ -296,3 +296,7 @@ def test_flapping_and_ignored_pings_are_shown_on_the_page_and_flapping_on_the_da
     expect(page.locator(f"#monitor-{monitor.id} .chip.flapping")).to_have_text("flapping")
     expect(page.locator(f"#monitor-{steady.id} .chip.flapping")).to_have_count(0)
     screenshot("dashboard-flapping")
+    page.set_viewport_size({"width": PHONE["width"], "height": PHONE["height"]})
+    expect(page.locator(f"#monitor-{monitor.id} .chip.flapping")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    screenshot("dashboard-flapping-phone")
