@@ -26,13 +26,16 @@ Exits 1 when a child restarted, a ping was refused, or a webhook is missing or u
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
+import sqlite3
 import sys
 import tempfile
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 if __package__ in (None, ""):
@@ -131,6 +134,9 @@ class Report:
     steady_gap: float
     # What Vigil's API said, at the end, about the incidents of monitors with a missing webhook.
     diagnosis: list[str]
+    # Gaps in the sweeper's heartbeat Vigil recorded as its own outages (seconds each):
+    # deadlines inside one get its length back as grace, so their misses are not alerted.
+    outages: list[float] = field(default_factory=list)
 
     @property
     def missing(self) -> Counter[tuple[int, str]]:
@@ -173,6 +179,8 @@ class Report:
                 for (m, event), n in sorted(self.unexpected.items())[:10]
             ),
             *(f"  {line}" for line in self.diagnosis),
+            f"our own outages (sweeper heartbeat gaps over SWEEPER_OUTAGE_SECONDS): {len(self.outages)}"
+            + (f", longest {max(self.outages):.1f} s" if self.outages else ""),
             "resident memory (MB, with pool processes): start -> end",
             *(
                 f"  {name:13} {self.memory_start.get(name, 0) / mb:7.1f} -> {end / mb:7.1f}"
@@ -281,6 +289,7 @@ def soak(*, minutes: float, var_dir: Path, progress: bool = False) -> Report:
         memory_end = vigil.memory()
         missing = _expected(monitors) - _received(receiver, monitors)
         diagnosis = [_incidents(vigil, monitor_id) for monitor_id in sorted({m for m, _ in missing})[:10]]
+        outages = _outages(var_dir / "vigil.sqlite3")
     finally:
         vigil.stop()
         receiver.close()
@@ -302,6 +311,7 @@ def soak(*, minutes: float, var_dir: Path, progress: bool = False) -> Report:
         uncertain=[m.id for m in monitors if m.uncertain],
         steady_gap=max(m.longest_gap for m in monitors if m.kind == "steady"),
         diagnosis=diagnosis,
+        outages=outages,
     )
 
 
@@ -359,6 +369,14 @@ def _incidents(vigil: EmbeddedVigil, monitor_id: int) -> str:
         for incident in page["results"]
     ]
     return f"monitor {monitor_id}: " + ("; ".join(incidents) or "no incident")
+
+
+def _outages(database: Path) -> list[float]:
+    """The outages the sweeper recorded, read from the embedded database file (read-only)."""
+    with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as db:
+        rows = db.execute("SELECT started_at, ended_at FROM monitors_sweeperoutage").fetchall()
+    gaps = [datetime.fromisoformat(ended) - datetime.fromisoformat(started) for started, ended in rows]
+    return [gap.total_seconds() for gap in gaps]
 
 
 def _quiet_for(receiver: WebhookReceiver, *, seconds: float) -> bool:
