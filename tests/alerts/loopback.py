@@ -10,10 +10,12 @@ from collections import deque
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from aiosmtpd.controller import Controller
+
+from bench.sink_server import SinkServer
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,8 @@ class HttpReceiver:
         self.requests: list[Received] = []
         self._script: deque[Reply] = deque()
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
+        # Not socketserver's backlog of 5, which drops a burst's connections (bench/sink_server).
+        self._server = SinkServer(("127.0.0.1", port), _handler_for(self))
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}/hook"
