@@ -29,14 +29,14 @@ ROOT = Path(__file__).resolve().parent.parent
 PROFILE_DB = "vigil_bench_profile"
 
 
-def _admin(server_url: str, sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{server_url.rstrip('/')}/postgres", autocommit=True) as connection:
-        connection.execute(sql)
+def _database_url(server_url: str) -> str:
+    return f"{server_url.rstrip('/')}/{PROFILE_DB}"
 
 
 def _configure(args: argparse.Namespace, var_dir: str) -> None:
+    sys.path.insert(0, str(ROOT))
+    from bench import pg_admin
+
     os.environ.update(
         DJANGO_SETTINGS_MODULE="monitorsite.settings",
         DEBUG="false",
@@ -47,12 +47,10 @@ def _configure(args: argparse.Namespace, var_dir: str) -> None:
     for name in ("DATABASE_URL", "REDIS_URL", "VIGIL_SQLITE_PATH"):
         os.environ.pop(name, None)
     if args.postgres:
-        _admin(args.postgres, f"DROP DATABASE IF EXISTS {PROFILE_DB} WITH (FORCE)")
-        _admin(args.postgres, f"CREATE DATABASE {PROFILE_DB}")
-        os.environ["DATABASE_URL"] = f"{args.postgres.rstrip('/')}/{PROFILE_DB}"
+        pg_admin.recreate(_database_url(args.postgres))
+        os.environ["DATABASE_URL"] = _database_url(args.postgres)
     else:
         os.environ["VIGIL_SQLITE_PATH"] = str(Path(var_dir) / "profile.sqlite3")
-    sys.path.insert(0, str(ROOT))
 
 
 def _seed(count: int) -> list[str]:
@@ -199,8 +197,10 @@ def main() -> int:
             if args.postgres:
                 from django.db import connections
 
+                from bench import pg_admin
+
                 connections.close_all()
-                _admin(args.postgres, f"DROP DATABASE IF EXISTS {PROFILE_DB} WITH (FORCE)")
+                pg_admin.drop(_database_url(args.postgres))
     return 0
 
 
