@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 from django.core import mail
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from monitors.models import Membership
+from tests.browser.conftest import SignedIn
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -46,6 +47,35 @@ def test_sign_up_then_sign_out_and_sign_in_again(
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(f"{live}/")
     expect(page.get_by_role("heading", level=1)).to_have_text("grace's project")
+
+
+def test_a_poll_answered_while_signing_out_does_not_overtake_the_sign_out(
+    page: Page, signed_in: SignedIn, live: str
+) -> None:
+    """The dashboard polls every second; a poll answered after the session ended redirects to
+    the sign-in page with `next` set to the dashboard. Here the sign-out is held in flight and
+    every poll is answered that way: the sign-out's own navigation must still win."""
+    dashboard = f"/projects/{signed_in.project.id}/"
+    page.goto(dashboard)
+    expect(page.locator("#first-ping-curl")).to_be_visible()
+    held: list[Route] = []
+
+    def answer(route: Route) -> None:
+        if route.request.url.endswith("/accounts/logout/"):
+            held.append(route)  # answered below, after the polls had their chance
+        elif route.request.headers.get("hx-request"):
+            route.fulfill(status=200, headers={"HX-Redirect": f"/accounts/login/?next={dashboard}"}, body="")
+        else:
+            route.continue_()
+
+    page.route(re.compile(r".*"), answer)
+    # Not waiting for the navigation the click starts: it is the one held.
+    page.get_by_role("button", name="Sign out").click(no_wait_after=True)
+    page.wait_for_timeout(2500)  # two poll periods (the live fixture's DASHBOARD_REFRESH_SECONDS)
+    assert len(held) == 1
+    assert page.url == f"{live}{dashboard}"
+    held[0].continue_()
+    expect(page).to_have_url(f"{live}/accounts/login/")
 
 
 def test_wrong_password_is_refused_next_to_the_form(page: Page, live: str) -> None:

@@ -87,6 +87,19 @@
     if (target) target.replaceChildren();
   });
 
+  // Signing out: a poll answered after the session ended redirects to the sign-in page with
+  // `next` set to this page (monitors.access.signed_in); it must not overtake the sign-out's
+  // own navigation, so no poll starts or lands once the sign-out form is sent.
+  var signingOut = false;
+  document.addEventListener("submit", function (event) {
+    if (event.target.matches("[data-signs-out]")) signingOut = true;
+  });
+  ["htmx:beforeRequest", "htmx:beforeOnLoad"].forEach(function (name) {
+    document.addEventListener(name, function (event) { if (signingOut) event.preventDefault(); });
+  });
+  // Back to this page from the browser's cache: it is signed-in again as far as it knows.
+  window.addEventListener("pageshow", function () { signingOut = false; });
+
   function enhance(root) {
     localTimes(root);
     copyButtons(root);
